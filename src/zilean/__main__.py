@@ -1,0 +1,3 @@
+from zilean.cli import main
+
+raise SystemExit(main())

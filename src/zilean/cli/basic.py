@@ -1,0 +1,38 @@
+"""`zilean version` and `zilean config check`."""
+
+from __future__ import annotations
+
+import argparse
+
+from zilean import __version__
+from zilean.config import Settings
+from zilean.config_check import fatal_problems, problems
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=_version, no_settings=True)
+
+    config = sub.add_parser("config", help="inspect the settings")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser("check", help="validate the settings and say what is missing")
+    check.set_defaults(func=_config_check)
+
+
+def _version(args: argparse.Namespace, settings: Settings | None) -> int:
+    print(f"groovy-zilean {__version__}")
+    return 0
+
+
+def _config_check(args: argparse.Namespace, settings: Settings | None) -> int:
+    assert settings is not None
+    found = problems(settings)
+    print(f"environment: {settings.environment.value}")
+    print(f"database:    {settings.database_url}")
+    for problem in found:
+        print(f"problem: {problem}")
+    if not found:
+        print("ok: the settings are complete")
+        return 0
+    # In development a missing token only means "sandbox"; that alone is not an error.
+    return 2 if fatal_problems(settings) else 0

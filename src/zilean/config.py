@@ -1,0 +1,92 @@
+"""Settings, read from the environment and `.env`. Built once by the CLI and passed down."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+
+# Values people leave in from .env.example; refused in production.
+PLACEHOLDER_MARKERS = ("your_", "change-me", "changeme", "placeholder", "xxx")
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot, the dashboard and the sandbox. `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.development
+    discord_token: SecretStr | None = None
+    discord_client_id: str | None = None
+    discord_client_secret: SecretStr | None = None
+    spotify_client_id: str | None = None
+    spotify_client_secret: SecretStr | None = None
+    secret_key: SecretStr | None = None
+
+    database_url: str = "sqlite+aiosqlite:///./data/zilean.db"
+    auto_migrate: bool = True
+    command_prefix: str = Field(default="=", min_length=1, max_length=5)
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
+    web_base_url: str = "http://127.0.0.1:8000"
+
+    log_dir: Path = Path("logs")
+    log_level: str = "INFO"
+
+    ffmpeg_path: str | None = None
+    library_dir: Path | None = None
+    trusted_media_origins: Annotated[list[str], NoDecode] = []
+    search_provider: str = "ytsearch"
+    playlist_limit: int = Field(default=500, ge=1, le=10_000)
+    max_upload_mb: int = Field(default=100, ge=1, le=2_000)
+
+    discord_api_base: str = DISCORD_API_BASE
+    discord_gateway_url: str = DISCORD_GATEWAY_URL
+    spotify_api_base: str = "https://api.spotify.com/v1"
+    spotify_accounts_base: str = "https://accounts.spotify.com"
+
+    @field_validator("trusted_media_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    def ffmpeg_executable(self) -> str:
+        """The ffmpeg binary: FFMPEG_PATH, else the one shipped in the imageio-ffmpeg wheel."""
+        if self.ffmpeg_path:
+            return self.ffmpeg_path
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def is_placeholder(secret: SecretStr | None) -> bool:
+    if secret is None:
+        return True
+    raw = secret.get_secret_value().strip()
+    return not raw or any(marker in raw.lower() for marker in PLACEHOLDER_MARKERS)

@@ -1,0 +1,46 @@
+"""Logging: console plus a rotating file; every line from guild work carries the guild id."""
+
+from __future__ import annotations
+
+import logging
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from zilean.core.errors import ConfigError
+from zilean.core.logctx import current_guild
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s [guild=%(guild)s] %(message)s"
+
+
+class GuildFilter(logging.Filter):
+    """Adds `record.guild` from the current guild context (or '-')."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "guild"):
+            guild = current_guild.get()
+            record.guild = "-" if guild is None else str(guild)
+        return True
+
+
+def setup_logging(log_dir: Path, level: str, *, debug: bool = False, filename: str = "zilean.log") -> None:
+    """Configure the root logger once; raises ConfigError if the log directory is not writable."""
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        file_handler = RotatingFileHandler(
+            log_dir / filename, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot write logs to {log_dir} ({exc.strerror}); set LOG_DIR") from exc
+    console = logging.StreamHandler()
+    formatter = logging.Formatter(FORMAT)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in (console, file_handler):
+        handler.setFormatter(formatter)
+        handler.addFilter(GuildFilter())
+        root.addHandler(handler)
+    root.setLevel("DEBUG" if debug else level)
+    # discord.py's own DEBUG is a firehose of gateway payloads; keep it at INFO unless asked.
+    logging.getLogger("discord").setLevel("INFO" if not debug else "DEBUG")
