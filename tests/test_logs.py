@@ -1,0 +1,53 @@
+"""Logging: the guild id on every line of guild work, a rotating file, and a clear error for a bad LOG_DIR."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+import pytest
+
+from zilean.core.errors import ConfigError
+from zilean.core.logctx import guild_context
+from zilean.logs import setup_logging
+
+
+@pytest.fixture
+def restore_root_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in saved_handlers:
+        root.addHandler(handler)
+    root.setLevel(saved_level)
+
+
+def test_lines_carry_the_guild_id(tmp_path: Path, restore_root_logging: None) -> None:
+    setup_logging(tmp_path, "INFO")
+    log = logging.getLogger("zilean.test")
+    with guild_context(1234567890123):
+        log.info("now playing")
+    log.info("outside")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    lines = (tmp_path / "zilean.log").read_text().splitlines()
+    assert "[guild=1234567890123] now playing" in lines[-2]
+    assert "[guild=-] outside" in lines[-1]
+
+
+def test_file_handler_rotates_at_10_mb_keeping_5(tmp_path: Path, restore_root_logging: None) -> None:
+    setup_logging(tmp_path, "INFO")
+    rotating = [h for h in logging.getLogger().handlers if isinstance(h, RotatingFileHandler)]
+    assert [(h.maxBytes, h.backupCount) for h in rotating] == [(10_000_000, 5)]
+
+
+def test_log_dir_that_is_a_file_is_a_config_error(tmp_path: Path, restore_root_logging: None) -> None:
+    blocker = tmp_path / "logs"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match="set LOG_DIR"):
+        setup_logging(blocker, "INFO")
