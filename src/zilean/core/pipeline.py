@@ -1,0 +1,304 @@
+"""The audio pipeline: one ffmpeg process per playing track, turned into 20 ms Opus packets.
+
+ffmpeg decodes, applies the effects and the volume, resamples and encodes Opus (libopus) itself;
+Python only splits its Ogg output into packets (see `zilean.core.ogg`). The filter graph is,
+in this order:
+
+1. `aformat` to float stereo — filters work on float so a boost cannot clip before the volume
+   brings the level down, and stereo effects (8D, karaoke) see two channels even for mono input;
+2. the effects chain (`zilean.core.effects.filter_chain`);
+3. the volume gain — AFTER the effects, so `normalize` cannot undo the user's volume and the
+   default 0.25× headroom also absorbs the gain of bass/treble boosts;
+4. `aresample` to 48 kHz with soxr — last, so the encoder always gets 48 kHz whatever the
+   source rate (a no-op when it already is).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import subprocess
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from zilean.core.effects import filter_chain
+from zilean.core.errors import PlaybackError
+from zilean.core.media import MediaInput
+from zilean.core.ogg import OggOpusParser
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 48_000
+CHANNELS = 2
+FRAME_MS = 20
+PACKETS_PER_SECOND = 1000 // FRAME_MS
+OPUS_BITRATE = "128k"
+DEFAULT_GAIN = 0.25  # what 100 % means: the "no earrape" default of the roadmap
+MAX_VOLUME_PERCENT = 200
+# How long ffmpeg may wait on a stalled network read before giving up (microseconds).
+NETWORK_TIMEOUT_US = 15_000_000
+
+Output = Literal["opus", "wav", "pcm"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackSpec:
+    """Everything that decides what one ffmpeg process plays."""
+
+    media: MediaInput
+    effects: tuple[str, ...] = ()  # effect names, in the order the user added them
+    volume_percent: int = 100  # what users see, 0..200
+    start_ms: int = 0
+
+
+def gain_for(volume_percent: int) -> float:
+    """The linear gain for a volume users see (0..200 %): shown / 100 × 0.25."""
+    if not 0 <= volume_percent <= MAX_VOLUME_PERCENT:
+        raise PlaybackError(f"Volume must be between 0 and {MAX_VOLUME_PERCENT} %.")
+    return volume_percent / 100 * DEFAULT_GAIN
+
+
+def audio_filters(spec: PlaybackSpec) -> str:
+    """The complete -af graph for a spec (see the module docstring for why this order)."""
+    stages = ["aformat=sample_fmts=fltp:channel_layouts=stereo"]
+    effects = filter_chain(spec.effects)
+    if effects:
+        stages.append(effects)
+    stages.append(f"volume={gain_for(spec.volume_percent):.4f}")
+    stages.append(f"aresample={SAMPLE_RATE}:resampler=soxr")
+    return ",".join(stages)
+
+
+def input_args(media: MediaInput, start_ms: int = 0) -> list[str]:
+    """ffmpeg input options and `-i` for a guarded MediaInput."""
+    args = ["-protocol_whitelist", media.protocol_whitelist]
+    if media.is_local_file:
+        if not os.path.isabs(media.location):
+            raise PlaybackError("A local track must have an absolute path.")
+        location = "file:" + media.location
+    else:
+        if not media.location.startswith(("http://", "https://")):
+            raise PlaybackError("Only http(s) media can be streamed.")
+        location = media.location
+        args += [
+            "-reconnect", "1",
+            "-reconnect_streamed", "1",
+            "-reconnect_on_network_error", "1",
+            "-reconnect_delay_max", "5",
+            "-rw_timeout", str(NETWORK_TIMEOUT_US),
+        ]  # fmt: skip
+        if media.headers:
+            args += ["-headers", _header_block(media.headers)]
+    if start_ms < 0:
+        raise PlaybackError("The start position cannot be negative.")
+    if start_ms:
+        args += ["-ss", f"{start_ms / 1000:.3f}"]  # before -i: input seeking, fast
+    return [*args, "-i", location]
+
+
+def ffmpeg_argv(
+    ffmpeg: str,
+    spec: PlaybackSpec,
+    *,
+    output: Output = "opus",
+    destination: str = "pipe:1",
+    duration_ms: int | None = None,
+) -> list[str]:
+    """The argv of the ffmpeg process that plays `spec`.
+
+    "opus": Ogg Opus, 48 kHz stereo, 20 ms frames; "wav": 16-bit 48 kHz stereo WAV;
+    "pcm": raw s16le 48 kHz stereo. `destination` is stdout unless a file path is given.
+    """
+    argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    argv += input_args(spec.media, spec.start_ms)
+    argv += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", audio_filters(spec)]
+    argv += ["-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE)]
+    if duration_ms is not None:
+        argv += ["-t", f"{duration_ms / 1000:.3f}"]
+    if output == "opus":
+        argv += [
+            "-c:a", "libopus",
+            "-b:a", OPUS_BITRATE,
+            "-vbr", "on",
+            "-application", "audio",
+            "-frame_duration", str(FRAME_MS),
+            # One Ogg page per packet, flushed at once: the first packet leaves ffmpeg within
+            # milliseconds instead of after the muxer's default one-second page.
+            "-f", "ogg",
+            "-page_duration", str(FRAME_MS * 1000),
+            "-flush_packets", "1",
+        ]  # fmt: skip
+    elif output == "wav":
+        argv += ["-c:a", "pcm_s16le", "-f", "wav"]
+    elif output == "pcm":
+        argv += ["-c:a", "pcm_s16le", "-f", "s16le"]
+    else:
+        raise PlaybackError(f"Unknown output format {output!r}.")
+    if destination != "pipe:1":
+        argv += ["-y", "file:" + os.path.abspath(destination)]
+    else:
+        argv.append(destination)
+    return argv
+
+
+def _header_block(headers: tuple[tuple[str, str], ...]) -> str:
+    for name, value in headers:
+        if any(ch in name + value for ch in "\r\n\0") or ":" in name:
+            raise PlaybackError("A request header for this track is malformed.")
+    return "".join(f"{name}: {value}\r\n" for name, value in headers)
+
+
+class OpusStream:
+    """One ffmpeg process → 20 ms Opus packets; a background thread reads stdout into a bounded buffer."""
+
+    def __init__(
+        self, ffmpeg: str, spec: PlaybackSpec, *, buffer_packets: int = 3 * PACKETS_PER_SECOND
+    ) -> None:
+        self.spec = spec
+        self._argv = ffmpeg_argv(ffmpeg, spec)  # validates the spec before anything starts
+        self._packets: queue.Queue[bytes] = queue.Queue(maxsize=buffer_packets)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._stderr_reader: threading.Thread | None = None
+        self._stderr_tail = b""
+        self._ready = threading.Event()  # set on the first packet, or when the stream ends without one
+        self._finished = threading.Event()  # the reader is done: no more packets will be queued
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._error: str | None = None
+        self._packets_read = 0
+
+    def start(self) -> None:
+        """Spawn ffmpeg and the reader threads."""
+        with self._lock:
+            if self._process is not None or self._closed.is_set():
+                raise PlaybackError("This stream was already started.")
+            log.debug("ffmpeg: %s", " ".join(self._argv))
+            self._process = subprocess.Popen(
+                self._argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+            )
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, name="ffmpeg-stderr", daemon=True)
+        self._reader = threading.Thread(target=self._read_packets, name="ffmpeg-opus", daemon=True)
+        self._stderr_reader.start()
+        self._reader.start()
+
+    def read(self) -> bytes | None:
+        """The next packet without blocking; b"" when none is buffered yet; None once ended or closed."""
+        if self._closed.is_set():
+            return None
+        finished = self._finished.is_set()  # read before the queue: no packet can follow "finished"
+        try:
+            packet = self._packets.get_nowait()
+        except queue.Empty:
+            return None if finished else b""
+        self._packets_read += 1
+        return packet
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block up to `timeout` s; True once the first audio packet is buffered."""
+        self._ready.wait(timeout)
+        return not self._packets.empty() or self._packets_read > 0
+
+    def close(self) -> None:
+        """Kill ffmpeg and reap it; safe to call more than once."""
+        self._closed.set()
+        with self._lock:
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+        if process is not None:
+            process.wait()
+        for thread in (self._reader, self._stderr_reader):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=5)
+        if process is not None:
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+
+    @property
+    def error(self) -> str | None:
+        """A user-safe message when ffmpeg failed (non-zero exit or no audio), else None."""
+        return self._error
+
+    @property
+    def packets_read(self) -> int:
+        """How many audio packets read() has returned."""
+        return self._packets_read
+
+    @property
+    def returncode(self) -> int | None:
+        """ffmpeg's exit status once it has been reaped, else None."""
+        return None if self._process is None else self._process.poll()
+
+    def __enter__(self) -> OpusStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read_packets(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        stdout = self._process.stdout
+        parser = OggOpusParser()
+        produced = 0
+        try:
+            while not self._closed.is_set():
+                chunk = os.read(stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                for packet in parser.feed(chunk):
+                    if not self._put(packet):
+                        return
+                    produced += 1
+                    if produced == 1:
+                        self._ready.set()
+        except PlaybackError as exc:
+            self._error = exc.message
+        except OSError:
+            if not self._closed.is_set():
+                self._error = "The audio stream broke off."
+        finally:
+            self._finish(produced)
+
+    def _put(self, packet: bytes) -> bool:
+        """Queue a packet, waiting while the buffer is full; False if the stream was closed meanwhile."""
+        while not self._closed.is_set():
+            try:
+                self._packets.put(packet, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _finish(self, produced: int) -> None:
+        process = self._process
+        assert process is not None
+        if not self._closed.is_set():
+            code = process.wait()
+            if self._stderr_reader is not None:
+                self._stderr_reader.join(timeout=5)
+            if self._error is None and code != 0:
+                detail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
+                # stderr may hold signed URLs: it goes to the log, never to users.
+                log.warning("ffmpeg exited with %s: %s", code, detail[-1] if detail else "(no message)")
+                self._error = "This track could not be played (the file is not audio ffmpeg can decode)."
+            elif self._error is None and produced == 0:
+                self._error = "This track has no audio to play from that position."
+        self._finished.set()
+        self._ready.set()
+
+    def _drain_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        stderr = self._process.stderr
+        try:
+            while chunk := os.read(stderr.fileno(), 4096):
+                self._stderr_tail = (self._stderr_tail + chunk)[-4096:]
+        except OSError:
+            pass
