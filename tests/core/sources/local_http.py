@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 
 @dataclass
@@ -60,7 +61,7 @@ def _handler(server: RecordingServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, send_body: bool) -> None:
             server.hits.append(self.path)
-            found = server.routes.get(self.path.split("?", 1)[0])
+            found = server.routes.get(unquote(self.path.split("?", 1)[0]))
             route = found() if callable(found) else found
             if route is None:
                 route = Route(404, b"not found", {"Content-Type": "text/plain"})
