@@ -1,0 +1,245 @@
+"""The whole schema as SQLAlchemy Core tables; Alembic migrations must match it (a test checks)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+# Named constraints, so SQLite batch migrations and downgrades can find them again.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Discord snowflakes need 64 bits. SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+LOOP_MODES = ("off", "track", "queue")
+COMMAND_STATUSES = ("pending", "claimed", "done", "refused", "failed", "expired")
+AUDIT_ORIGINS = ("discord", "web", "cli")
+PERMISSION_TARGETS = ("role", "user")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+def _track_columns(prefix: str = "", *, required: bool = True) -> list[Column[object]]:
+    """The Track fields, stored beside queue entries, history, playlists and the player state."""
+    nullable = not required
+    return [
+        Column(f"{prefix}title", Text, nullable=nullable),
+        Column(f"{prefix}url", Text, nullable=nullable),
+        Column(f"{prefix}source", String(32), nullable=nullable),
+        Column(f"{prefix}duration_ms", BigInteger),
+        Column(f"{prefix}thumbnail", Text),
+        Column(f"{prefix}artist", Text),
+        Column(f"{prefix}requester_id", BigInteger),
+    ]
+
+
+guild_settings = Table(
+    "guild_settings",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("prefix", String(5)),  # NULL: use COMMAND_PREFIX
+    Column("volume", SmallInteger, nullable=False, server_default=text("100")),  # shown percent 0–200
+    Column("effects", Json, nullable=False, server_default=text("'[]'")),
+    Column("loop_mode", String(8), nullable=False, server_default=text("'off'")),
+    Column("dj_role_id", BigInteger),
+    Column("idle_timeout_s", Integer, nullable=False, server_default=text("300")),
+    Column("always_on", Boolean, nullable=False, server_default=text("false")),  # 24/7 mode
+    Column("announce_channel_id", BigInteger),
+    Column("updated_at", Timestamp, nullable=False),
+    CheckConstraint("volume BETWEEN 0 AND 200", name="volume_range"),
+    CheckConstraint("idle_timeout_s >= 0", name="idle_timeout_positive"),
+    _one_of("loop_mode", LOOP_MODES, "loop_mode_known"),
+)
+
+player_state = Table(
+    "player_state",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("voice_channel_id", BigInteger),
+    Column("text_channel_id", BigInteger),
+    *_track_columns("track_", required=False),  # the current track; NULL title: nothing playing
+    # Position anchor: at anchor_at playback was at position_ms; while playing it advances with the clock.
+    Column("position_ms", BigInteger, nullable=False, server_default=text("0")),
+    Column("anchor_at", Timestamp),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("volume", SmallInteger, nullable=False, server_default=text("100")),
+    Column("effects", Json, nullable=False, server_default=text("'[]'")),
+    Column("loop_mode", String(8), nullable=False, server_default=text("'off'")),
+    Column("updated_at", Timestamp, nullable=False),
+    _one_of("loop_mode", LOOP_MODES, "loop_mode_known"),
+)
+
+# Upcoming tracks. `position` is a gapped sort key: a move or insert rewrites one row; the queue is
+# re-spaced only when two neighbours have no gap left (see db/ordering.py).
+queue_entries = Table(
+    "queue_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    *_track_columns(),
+    Column("added_at", Timestamp, nullable=False),
+    UniqueConstraint("guild_id", "position"),
+)
+
+play_history = Table(
+    "play_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    *_track_columns(),
+    Column("played_at", Timestamp, nullable=False),
+    Index(None, "guild_id", "id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("discord_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("username", String(100), nullable=False),
+    Column("avatar", String(200)),
+    # OAuth tokens, encrypted by the web layer before they get here; never stored in clear.
+    Column("access_token_enc", Text),
+    Column("refresh_token_enc", Text),
+    Column("token_expires_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_login_at", Timestamp),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # 128-bit random (or its hash), URL-safe text
+    Column(
+        "user_id", BigInteger, ForeignKey("users.discord_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False, index=True),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
+)
+
+# Roadmap 3.2 per role and per user. NULL = not set (inherit), true = allowed, false = denied.
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("target_kind", String(4), nullable=False),
+    Column("target_id", BigInteger, nullable=False),
+    Column("can_play", Boolean),
+    Column("can_skip", Boolean),
+    Column("can_clear", Boolean),
+    Column("can_settings", Boolean),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("guild_id", "target_kind", "target_id"),
+    _one_of("target_kind", PERMISSION_TARGETS, "target_kind_known"),
+)
+
+# The bus, web → bot: the web inserts 'pending'; a bot process claims, acts and records the outcome.
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("payload", Json, nullable=False, server_default=text("'{}'")),
+    Column("user_id", BigInteger),
+    Column("status", String(10), nullable=False, server_default=text("'pending'")),
+    Column("outcome", Text),
+    Column("claimed_by", String(64)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("claimed_at", Timestamp),
+    Column("finished_at", Timestamp),
+    Index(None, "status", "guild_id", "id"),  # the claim query: pending rows of my guilds, oldest first
+    Index(None, "guild_id", "id"),
+    _one_of("status", COMMAND_STATUSES, "status_known"),
+)
+
+# The bus, bot → web: append-only; listeners read rows with id > last seen.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Json, nullable=False, server_default=text("'{}'")),
+    Column("created_at", Timestamp, nullable=False, index=True),
+    Index(None, "guild_id", "id"),
+)
+
+bot_heartbeats = Table(
+    "bot_heartbeats",
+    metadata,
+    Column("process_id", String(64), primary_key=True),
+    Column("shard_ids", Json, nullable=False, server_default=text("'[]'")),
+    Column("started_at", Timestamp, nullable=False),
+    Column("last_seen", Timestamp, nullable=False, index=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger),
+    Column("actor_id", BigInteger),
+    Column("origin", String(8), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("detail", Json, nullable=False, server_default=text("'{}'")),
+    Column("at", Timestamp, nullable=False),
+    Index(None, "guild_id", "id"),
+    _one_of("origin", AUDIT_ORIGINS, "origin_known"),
+)
+
+# Saved playlists: guild_id NULL means a user's personal playlist.
+playlists = Table(
+    "playlists",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, index=True),
+    Column("owner_id", BigInteger, nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+playlist_tracks = Table(
+    "playlist_tracks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("playlist_id", BigId, ForeignKey("playlists.id", ondelete="CASCADE"), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    *_track_columns(),
+    Column("added_at", Timestamp, nullable=False),
+    UniqueConstraint("playlist_id", "position"),
+)
