@@ -17,6 +17,8 @@ from zilean.core.errors import ZileanError
 COMMAND_MODULES = [
     "zilean.cli.run",
     "zilean.cli.basic",
+    "zilean.cli.render",
+    "zilean.cli.effects",
 ]
 
 log = logging.getLogger(__name__)
