@@ -1,0 +1,1 @@
+"""Alembic migrations for zilean.db.schema; run them with `zilean db upgrade` (see zilean.db.migrate)."""

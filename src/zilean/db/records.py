@@ -1,0 +1,144 @@
+"""Frozen dataclasses the repositories return, and the Track <-> row mapping they share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from zilean.core.track import Track
+
+LoopMode = Literal["off", "track", "queue"]
+Origin = Literal["discord", "web", "cli"]
+TargetKind = Literal["role", "user"]
+
+DEFAULT_VOLUME = 100  # shown percent; the gain applied is volume / 100 × 0.25
+DEFAULT_IDLE_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """One upcoming track; `id` stays valid while the entry is in the queue."""
+
+    id: int
+    track: Track
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """Length and total play time of a queue (entries without a duration, e.g. streams, are counted)."""
+
+    count: int
+    duration_ms: int
+    unknown_durations: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """Per-guild settings; a guild nobody configured gets these defaults. prefix None: COMMAND_PREFIX."""
+
+    guild_id: int
+    prefix: str | None = None
+    volume: int = DEFAULT_VOLUME
+    effects: tuple[str, ...] = ()
+    loop_mode: LoopMode = "off"
+    dj_role_id: int | None = None
+    idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S
+    always_on: bool = False
+    announce_channel_id: int | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerState:
+    """What a guild's player is doing, saved so a restarted bot can resume at the right position.
+
+    The position is an anchor: at `anchor_at` playback was at `position_ms`; while not paused it
+    advances with the wall clock, so nobody has to write the position every second.
+    """
+
+    guild_id: int
+    voice_channel_id: int | None = None
+    text_channel_id: int | None = None
+    track: Track | None = None
+    position_ms: int = 0
+    anchor_at: datetime | None = None
+    paused: bool = False
+    volume: int = DEFAULT_VOLUME
+    effects: tuple[str, ...] = ()
+    loop_mode: LoopMode = "off"
+    updated_at: datetime | None = None
+
+    def position_at(self, now: datetime) -> int:
+        """The playback position at `now`, in ms (capped at the track's duration when known)."""
+        position = self.position_ms
+        if not self.paused and self.anchor_at is not None:
+            position += max(0, int((now - self.anchor_at).total_seconds() * 1000))
+        if self.track is not None and self.track.duration_ms is not None:
+            position = min(position, self.track.duration_ms)
+        return position
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """A track that was played."""
+
+    id: int
+    guild_id: int
+    track: Track
+    played_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionRule:
+    """What one role or member may do; None means "not set here", which differs from False (denied)."""
+
+    guild_id: int
+    target_kind: TargetKind
+    target_id: int
+    can_play: bool | None = None
+    can_skip: bool | None = None
+    can_clear: bool | None = None
+    can_settings: bool | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what, from where."""
+
+    id: int
+    guild_id: int | None
+    actor_id: int | None
+    origin: Origin
+    action: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+def track_values(track: Track, prefix: str = "") -> dict[str, Any]:
+    """Column values for a Track (the stream URL expires, so it is never stored)."""
+    return {
+        f"{prefix}title": track.title,
+        f"{prefix}url": track.url,
+        f"{prefix}source": track.source,
+        f"{prefix}duration_ms": track.duration_ms,
+        f"{prefix}thumbnail": track.thumbnail,
+        f"{prefix}artist": track.artist,
+        f"{prefix}requester_id": track.requester_id,
+    }
+
+
+def track_from(row: Mapping[str, Any], prefix: str = "") -> Track:
+    """The Track stored in a row's track columns."""
+    return Track(
+        title=row[f"{prefix}title"],
+        url=row[f"{prefix}url"],
+        source=row[f"{prefix}source"],
+        duration_ms=row[f"{prefix}duration_ms"],
+        thumbnail=row[f"{prefix}thumbnail"],
+        artist=row[f"{prefix}artist"],
+        requester_id=row[f"{prefix}requester_id"],
+    )
