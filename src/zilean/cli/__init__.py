@@ -17,6 +17,7 @@ from zilean.core.errors import ZileanError
 COMMAND_MODULES = [
     "zilean.cli.run",
     "zilean.cli.basic",
+    "zilean.cli.db",
     "zilean.cli.render",
     "zilean.cli.effects",
 ]
