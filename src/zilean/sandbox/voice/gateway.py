@@ -218,7 +218,12 @@ class VoiceGateway:
         if session is None or session.expected.session_id != session_id:
             await ws.close(code=CLOSE_SESSION_INVALID, message=b"Session is no longer valid.")
             return None
-        if not secrets.compare_digest(session.expected.token, token):
+        # discord.py re-sends op 4 before resuming, so the main gateway may have issued a newer token.
+        latest = self._expected.get(guild_id)
+        tokens = [session.expected.token]
+        if latest is not None and latest.session_id == session_id:
+            tokens.append(latest.token)
+        if not any(secrets.compare_digest(t, token) for t in tokens):
             await ws.close(code=CLOSE_AUTH_FAILED, message=b"Authentication failed.")
             return None
         if session.ws is not None and session.ws is not ws and not session.ws.closed:
