@@ -175,6 +175,8 @@ async def test_drop_then_resume(http: aiohttp.ClientSession, voice_server: Voice
     )
     answer = await _recv(resumed)
     assert answer["op"] == 9
+    repeated = await _recv(resumed)  # discord.py needs the key again on the new socket
+    assert repeated["op"] == 4 and bytes(repeated["d"]["secret_key"]) == _key
     stats = voice_server.stats(GUILD)
     assert (stats["connected"], stats["resumes"], stats["ws_connects"]) == (True, 1, 2)
     await resumed.close()

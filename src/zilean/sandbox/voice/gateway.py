@@ -51,6 +51,7 @@ class VoiceSession:
     capture: GuildCapture
     secret_key: bytes | None = None
     mode: str | None = None
+    media_session_id: str = ""
     ws: web.WebSocketResponse | None = None
     seq: int = 0
     client_address: tuple[str, int] | None = None
@@ -89,7 +90,9 @@ class VoiceGateway:
         self.by_ssrc.pop(session.ssrc, None)
         session.capture.set_speaking(0)
         if session.ws is not None and not session.ws.closed:
-            await session.ws.close(code=CLOSE_DISCONNECTED, message=b"Disconnected.")
+            session.last_close_code = CLOSE_DISCONNECTED
+            ws, session.ws = session.ws, None
+            await ws.close(code=CLOSE_DISCONNECTED, message=b"Disconnected.")
 
     async def drop(self, guild_id: int | None) -> int:
         """Close voice websockets with 4015 ('voice server crashed'), which discord.py resumes."""
@@ -98,7 +101,9 @@ class VoiceGateway:
             if guild_id is not None and gid != guild_id:
                 continue
             if session.ws is not None and not session.ws.closed:
-                await session.ws.close(code=CLOSE_SERVER_CRASHED, message=b"Voice server crashed.")
+                session.last_close_code = CLOSE_SERVER_CRASHED
+                ws, session.ws = session.ws, None
+                await ws.close(code=CLOSE_SERVER_CRASHED, message=b"Voice server crashed.")
                 dropped += 1
         return dropped
 
@@ -145,6 +150,7 @@ class VoiceGateway:
                 await ws.close(code=CLOSE_UNKNOWN_OPCODE, message=b"Unknown opcode.")
                 break
         if session is not None and session.ws is ws:
+            # The client closed (or the connection broke); server-side closes record their own code.
             session.ws = None
             session.last_close_code = ws.close_code
         return ws
@@ -232,6 +238,11 @@ class VoiceGateway:
         session.ws_connects += 1
         session.resumes += 1
         await self._send(ws, session, RESUMED, None)
+        if session.secret_key is not None and session.mode is not None:
+            # discord.py 2.7.1 waits for a secret key on the *new* websocket before it calls the
+            # resume complete (voice_state.py _handshake_websocket), so repeat the unchanged
+            # description; without it the resume times out after 30 s and the bot leaves voice.
+            await self._describe(ws, session)
         log.info("voice session resumed: guild %s", guild_id)
         return session
 
@@ -249,16 +260,22 @@ class VoiceGateway:
         session.mode = mode
         session.client_address = address
         session.secret_key = secrets.token_bytes(32)
+        session.media_session_id = secrets.token_hex(16)
+        await self._describe(ws, session)
+
+    async def _describe(self, ws: web.WebSocketResponse, session: VoiceSession) -> None:
+        """op 4 SESSION_DESCRIPTION; DAVE stays off (version 0), so no MLS traffic follows."""
+        assert session.secret_key is not None
         await self._send(
             ws,
             session,
             SESSION_DESCRIPTION,
             {
-                "mode": mode,
+                "mode": session.mode,
                 "secret_key": list(session.secret_key),
                 "audio_codec": "opus",
                 "video_codec": None,
-                "media_session_id": secrets.token_hex(16),
+                "media_session_id": session.media_session_id,
                 "dave_protocol_version": 0,
             },
         )
