@@ -43,6 +43,7 @@ class MiniDiscord:
         self.voice_tokens: list[str] = []
         self.op4: list[dict[str, Any]] = []
         self._seq = 0
+        self.in_channel: str | None = None
 
     @property
     def api_base(self) -> str:
@@ -162,16 +163,22 @@ class MiniDiscord:
             "member": {"user": _user(BOT_ID, "Zilean", bot=True), "roles": [], "flags": 0, "joined_at": None},
         }
         if channel is None:
+            self.in_channel = None
             self.voice.end_session(GUILD_ID)
             await self._dispatch(ws, "VOICE_STATE_UPDATE", state)
             return
         token = secrets.token_hex(8)
         self.voice_tokens.append(token)
         self.voice.expect_session(guild_id=GUILD_ID, user_id=BOT_ID, session_id=self.session_id, token=token)
-        await self._dispatch(ws, "VOICE_STATE_UPDATE", state)
-        await asyncio.sleep(0)
+        rejoin = self.in_channel == channel
+        self.in_channel = channel
+        if not rejoin:
+            await self._dispatch(ws, "VOICE_STATE_UPDATE", state)
+            await asyncio.sleep(0)
         await self._dispatch(
             ws,
             "VOICE_SERVER_UPDATE",
             {"token": token, "guild_id": str(GUILD_ID), "endpoint": self.voice.endpoint},
         )
+        if rejoin:
+            await self._dispatch(ws, "VOICE_STATE_UPDATE", state)
