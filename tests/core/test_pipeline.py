@@ -195,6 +195,16 @@ def test_a_file_that_is_not_audio_sets_an_error(tmp_path: Path) -> None:
     stream.close()
 
 
+def test_a_missing_http_file_is_a_download_error(tmp_path: Path) -> None:
+    with http_server(tmp_path) as base:
+        stream = OpusStream(ffmpeg_exe(), PlaybackSpec(MediaInput(f"{base}/gone.mp3?token=secret")))
+        stream.start()
+        assert drain(stream) == []
+    assert stream.error is not None and "could not be downloaded" in stream.error
+    assert "secret" not in stream.error and "127.0.0.1" not in stream.error
+    stream.close()
+
+
 def test_seeking_past_the_end_reports_no_audio(a440: Path) -> None:
     with OpusStream(ffmpeg_exe(), PlaybackSpec(local(a440), start_ms=60_000)) as stream:
         stream.start()
@@ -221,3 +231,17 @@ def test_close_before_start_is_harmless(a440: Path) -> None:
     stream = OpusStream(ffmpeg_exe(), PlaybackSpec(local(a440)))
     stream.close()
     assert stream.error is None
+
+
+def test_output_that_is_not_ogg_opus_stops_ffmpeg(tmp_path: Path) -> None:
+    long = write_wav(tmp_path / "long.wav", tone(440, 60.0, amplitude=0.3))
+    stream = OpusStream(ffmpeg_exe(), PlaybackSpec(local(long)))
+    # The same input, but WAV on stdout: the parser must refuse it and ffmpeg must not be left
+    # blocked on a pipe nobody drains.
+    stream._argv = ffmpeg_argv(ffmpeg_exe(), PlaybackSpec(local(long)), output="wav")
+    stream.start()
+    assert not stream.wait_ready(20)
+    assert drain(stream) == []
+    assert stream.error == "The audio encoder produced an unreadable stream."
+    assert stream.returncode is not None
+    stream.close()

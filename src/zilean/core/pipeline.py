@@ -280,6 +280,8 @@ class OpusStream:
     def _finish(self, produced: int) -> None:
         process = self._process
         assert process is not None
+        if self._error is not None and process.poll() is None:
+            process.kill()  # the output was unusable; nobody will drain ffmpeg's pipe any more
         if not self._closed.is_set():
             code = process.wait()
             if self._stderr_reader is not None:
@@ -288,7 +290,7 @@ class OpusStream:
                 detail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
                 # stderr may hold signed URLs: it goes to the log, never to users.
                 log.warning("ffmpeg exited with %s: %s", code, detail[-1] if detail else "(no message)")
-                self._error = "This track could not be played (the file is not audio ffmpeg can decode)."
+                self._error = _user_message(self._stderr_tail, is_local=self.spec.media.is_local_file)
             elif self._error is None and produced == 0:
                 self._error = "This track has no audio to play from that position."
         self._finished.set()
@@ -302,3 +304,20 @@ class OpusStream:
                 self._stderr_tail = (self._stderr_tail + chunk)[-4096:]
         except OSError:
             pass
+
+
+# ffmpeg's wording for failures of the network input (as opposed to undecodable content).
+_NETWORK_FAILURES = (
+    b"HTTP error",
+    b"Server returned",
+    b"Connection refused",
+    b"timed out",
+    b"Connection reset",
+)
+
+
+def _user_message(stderr: bytes, *, is_local: bool) -> str:
+    """A user-safe reason for a failed ffmpeg run (never its raw output, which may hold URLs)."""
+    if not is_local and any(marker in stderr for marker in _NETWORK_FAILURES):
+        return "This track's audio could not be downloaded (the site refused or did not answer)."
+    return "This track could not be played (the file is not audio ffmpeg can decode)."
