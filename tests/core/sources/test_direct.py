@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AUDIO_FORMATS, TONE_SECONDS, ffmpeg
 from local_http import RecordingServer
+from media_files import AUDIO_FORMATS, TONE_SECONDS, ffmpeg
 
 from zilean.core.errors import SourceError, UnsafeURLError
 from zilean.core.sources.direct import DirectFiles, name_from_url, parse_ffmpeg_banner
@@ -98,7 +98,7 @@ async def test_each_format_is_loaded_with_its_duration(
 
 
 async def test_tags_become_title_and_artist(media_server: RecordingServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from conftest import make_tone
+    from media_files import make_tone
 
     path = make_tone(tmp_path / "t.mp3", ["-c:a", "libmp3lame"], 1, {"title": "Ode", "artist": "Ludwig"})
     url = media_server.add("/t.mp3", path.read_bytes(), "audio/mpeg")
