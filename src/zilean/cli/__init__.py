@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "zilean.cli.db",
     "zilean.cli.render",
     "zilean.cli.effects",
+    "zilean.cli.resolve",
 ]
 
 log = logging.getLogger(__name__)
