@@ -38,7 +38,7 @@ class GatewaySession:
     seq: int = 0
     buffer: list[dict[str, Any]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    wakeups: set[asyncio.Event] = field(default_factory=set)  # one per sending connection
     invalidated: bool = False
 
     def covers(self, guild_id: int | None) -> bool:
@@ -50,7 +50,8 @@ class GatewaySession:
         self.seq += 1
         self.buffer.append({"op": 0, "t": event, "s": self.seq, "d": data})
         del self.buffer[:-BUFFER_LIMIT]
-        self.wakeup.set()
+        for wakeup in self.wakeups:
+            wakeup.set()
 
 
 class Gateway:
@@ -189,17 +190,21 @@ class Gateway:
     async def _send_loop(self, ws: web.WebSocketResponse, session: GatewaySession, after: int) -> None:
         """Send every buffered dispatch with s > `after`, then wait for more (RESUME replays this way)."""
         sent = after
-        while not ws.closed:
-            pending = [f for f in session.buffer if f["s"] > sent]
-            for frame in pending:
-                try:
-                    await ws.send_str(json.dumps(frame))
-                except ConnectionError:
-                    return
-                sent = frame["s"]
-            session.wakeup.clear()
-            if not any(f["s"] > sent for f in session.buffer):
-                await session.wakeup.wait()
+        wakeup = asyncio.Event()
+        session.wakeups.add(wakeup)
+        try:
+            while not ws.closed:
+                wakeup.clear()
+                for frame in [f for f in session.buffer if f["s"] > sent]:
+                    try:
+                        await ws.send_str(json.dumps(frame))
+                    except ConnectionError:
+                        return
+                    sent = frame["s"]
+                if not any(f["s"] > sent for f in session.buffer):
+                    await wakeup.wait()
+        finally:
+            session.wakeups.discard(wakeup)
 
     async def _identify(
         self, ws: web.WebSocketResponse, data: dict[str, Any]
@@ -243,7 +248,7 @@ class Gateway:
         if old is not None and not old.closed:
             await old.close(code=4000, message=b"Resumed elsewhere")
         self.resume_count += 1
-        session.push("RESUMED", None)
+        session.push("RESUMED", {"_trace": ["zilean-sandbox"]})  # discord.py writes into d
         return session, last
 
     def _ready(self, session: GatewaySession, guilds: list[Any]) -> dict[str, Any]:

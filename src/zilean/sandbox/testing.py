@@ -1,6 +1,7 @@
 """pytest fixtures and helpers to run the real discord.py client against the sandbox, in-process.
 
-Use from a conftest.py:  `from zilean.sandbox.testing import sandbox, sandbox_client, user_in_voice`
+Use from a conftest.py:
+    from zilean.sandbox.testing import sandbox, sandbox_client, sandbox_http, user_in_voice
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+import httpx
 import pytest_asyncio
 import yarl
 
@@ -117,6 +119,13 @@ async def sandbox_client(sandbox: Sandbox) -> AsyncIterator[commands.Bot]:
     """A real discord.py commands.Bot (prefix "!") logged in to the sandbox and ready."""
     async with running_client(sandbox, make_bot(sandbox)) as bot:
         yield bot
+
+
+@pytest_asyncio.fixture
+async def sandbox_http(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the sandbox's base URL (for /_sandbox control calls)."""
+    async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http:
+        yield http
 
 
 @pytest_asyncio.fixture

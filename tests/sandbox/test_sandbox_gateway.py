@@ -1,0 +1,113 @@
+"""Gateway faults (RECONNECT, dropped socket, INVALID_SESSION), member updates and voice states."""
+
+from __future__ import annotations
+
+import discord
+import httpx
+from discord.ext import commands
+
+from zilean.sandbox import Sandbox
+from zilean.sandbox.testing import VoiceUser, wait_until
+
+
+def collector(bot: commands.Bot) -> list[str]:
+    seen: list[str] = []
+
+    async def on_message(message: discord.Message) -> None:
+        seen.append(message.content)
+
+    bot.add_listener(on_message)
+    return seen
+
+
+async def say(http: httpx.AsyncClient, sandbox: Sandbox, content: str) -> None:
+    body = {
+        "channel_id": str(sandbox.world.channel_named("general").id),
+        "user_id": str(sandbox.world.user_named("bob").id),
+        "content": content,
+    }
+    (await http.post("/_sandbox/messages", json=body)).raise_for_status()
+
+
+async def test_resume_after_reconnect_replays_missed_events(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    seen = collector(sandbox_client)
+    (await sandbox_http.post("/_sandbox/faults", json={"kind": "reconnect"})).raise_for_status()
+    await say(sandbox_http, sandbox, "during reconnect")
+    await wait_until(lambda: sandbox.gateway.resume_count == 1)
+    await say(sandbox_http, sandbox, "after reconnect")
+    await wait_until(lambda: len(seen) == 2)
+    assert seen == ["during reconnect", "after reconnect"]
+    assert sandbox.gateway.identify_count == 1
+
+
+async def test_dropped_socket_resumes_and_gets_what_was_sent_meanwhile(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    seen = collector(sandbox_client)
+    (await sandbox_http.post("/_sandbox/faults", json={"kind": "drop_gateway"})).raise_for_status()
+    assert not sandbox.gateway.connected
+    for n in range(3):
+        await say(sandbox_http, sandbox, f"missed {n}")
+    await wait_until(lambda: len(seen) == 3)
+    assert seen == ["missed 0", "missed 1", "missed 2"]
+    assert (sandbox.gateway.identify_count, sandbox.gateway.resume_count) == (1, 1)
+
+
+async def test_invalid_session_makes_the_client_identify_again(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    seen = collector(sandbox_client)
+    (await sandbox_http.post("/_sandbox/faults", json={"kind": "invalid_session"})).raise_for_status()
+    await wait_until(lambda: sandbox.gateway.identify_count == 2, within_s=15)
+    await wait_until(lambda: sandbox.gateway.connected)
+    await say(sandbox_http, sandbox, "new session")
+    await wait_until(lambda: seen)
+    assert seen == ["new session"]
+
+
+async def test_role_changes_dispatch_member_update(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    guild = sandbox.world.first_guild
+    dj_role = sandbox.world.role_named(guild.id, "DJ")
+    bob = sandbox.world.user_named("bob")
+    updates: list[tuple[list[str], list[str]]] = []
+
+    async def on_member_update(before: discord.Member, after: discord.Member) -> None:
+        updates.append(([r.name for r in before.roles[1:]], [r.name for r in after.roles[1:]]))
+
+    sandbox_client.add_listener(on_member_update)
+    body = {"guild_id": str(guild.id), "user_id": str(bob.id), "role_id": str(dj_role.id), "action": "add"}
+    (await sandbox_http.post("/_sandbox/roles", json=body)).raise_for_status()
+    await wait_until(lambda: updates)
+    member = sandbox_client.get_guild(guild.id).get_member(bob.id)  # type: ignore[union-attr]
+    await member.remove_roles(discord.Object(id=dj_role.id))  # through REST, as the bot would
+    await wait_until(lambda: len(updates) == 2)
+    assert updates == [([], ["DJ"]), (["DJ"], [])]
+
+
+async def test_user_voice_moves_reach_the_client(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    guild = sandbox.world.first_guild
+    music = sandbox.world.channel_named("Music")
+    alice = sandbox.world.user_named("alice")
+    body = {"user_id": str(alice.id), "channel_id": str(music.id)}
+    (await sandbox_http.post("/_sandbox/voice", json=body)).raise_for_status()
+    member = sandbox_client.get_guild(guild.id).get_member(alice.id)  # type: ignore[union-attr]
+    await wait_until(lambda: member.voice is not None)
+    assert member.voice.channel.id == music.id  # type: ignore[union-attr]
+    (
+        await sandbox_http.post("/_sandbox/voice", json={"user_id": str(alice.id), "channel_id": None})
+    ).raise_for_status()
+    await wait_until(lambda: member.voice is None)
+
+
+async def test_user_in_voice_fixture_is_seen_by_a_later_client(
+    sandbox: Sandbox, user_in_voice: VoiceUser, sandbox_client: commands.Bot
+) -> None:
+    member = sandbox_client.get_guild(user_in_voice.guild_id).get_member(user_in_voice.user_id)  # type: ignore[union-attr]
+    assert member is not None and member.voice is not None
+    assert member.voice.channel.id == user_in_voice.channel_id  # type: ignore[union-attr]
