@@ -1,0 +1,168 @@
+"""OAuth2 authorization-code flow with PKCE against the sandbox, as the dashboard will run it (httpx)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from zilean.sandbox import Sandbox
+from zilean.sandbox.oauth import s256
+
+REDIRECT = "http://127.0.0.1:8000/auth/callback"
+
+
+def authorize_params(sandbox: Sandbox, verifier: str, **extra: str) -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": str(sandbox.world.application_id),
+        "redirect_uri": REDIRECT,
+        "scope": "identify guilds",
+        "state": "st4te-" + secrets.token_hex(4),
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+        **extra,
+    }
+
+
+async def consent(http: httpx.AsyncClient, params: dict[str, str], user_id: int) -> httpx.Response:
+    """Load the consent page, then press Authorize as the person would."""
+    page = await http.get("/oauth2/authorize", params=params)
+    assert page.status_code == 200 and "Authorize" in page.text
+    form = dict(re.findall(r'<input type=hidden name="([^"]+)" value="([^"]*)">', page.text))
+    assert form["state"] == params["state"]
+    return await http.post("/oauth2/authorize", data={**form, "user_id": str(user_id), "action": "authorize"})
+
+
+def token_form(sandbox: Sandbox, **fields: str) -> dict[str, str]:
+    return {
+        "client_id": str(sandbox.world.application_id),
+        "client_secret": sandbox.config.client_secret,
+        **fields,
+    }
+
+
+async def test_code_flow_with_pkce(sandbox: Sandbox, sandbox_http: httpx.AsyncClient) -> None:
+    verifier = secrets.token_urlsafe(48)
+    params = authorize_params(sandbox, verifier)
+    dj = sandbox.world.user_named("dj")
+    redirect = await consent(sandbox_http, params, dj.id)
+    assert redirect.status_code == 302
+    target = urlsplit(redirect.headers["location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == REDIRECT
+    query = parse_qs(target.query)
+    assert query["state"] == [params["state"]]
+    code = query["code"][0]
+
+    wrong_verifier = token_form(
+        sandbox,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT,
+        code_verifier=secrets.token_urlsafe(48),
+    )
+    refused = await sandbox_http.post("/api/oauth2/token", data=wrong_verifier)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    wrong_redirect = token_form(
+        sandbox,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT + "/evil",
+        code_verifier=verifier,
+    )
+    assert (await sandbox_http.post("/api/oauth2/token", data=wrong_redirect)).json()[
+        "error"
+    ] == "invalid_grant"
+    bad_client = {
+        **token_form(
+            sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier
+        ),
+        "client_secret": "nope",
+    }
+    assert (await sandbox_http.post("/api/oauth2/token", data=bad_client)).status_code == 401
+
+    good = token_form(
+        sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier
+    )
+    issued = await sandbox_http.post("/api/oauth2/token", data=good)
+    assert issued.status_code == 200 and issued.headers["content-type"] == "application/json"
+    tokens = issued.json()
+    assert tokens["token_type"] == "Bearer" and tokens["scope"] == "identify guilds"
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    me = (await sandbox_http.get("/api/users/@me", headers=bearer)).json()
+    assert me["id"] == str(dj.id) and me["username"] == "dj" and "email" not in me
+    (guild,) = (await sandbox_http.get("/api/v10/users/@me/guilds", headers=bearer)).json()
+    assert guild["name"] == "Zilean Sandbox" and guild["owner"] is False
+
+    reused = await sandbox_http.post("/api/oauth2/token", data=good)
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    # A replayed code revokes what it issued (RFC 6749 §4.1.2).
+    assert (await sandbox_http.get("/api/users/@me", headers=bearer)).status_code == 401
+
+
+async def test_refresh_and_revoke(sandbox: Sandbox, sandbox_http: httpx.AsyncClient) -> None:
+    verifier = secrets.token_urlsafe(48)
+    owner = sandbox.world.user_named("owner")
+    location = (await consent(sandbox_http, authorize_params(sandbox, verifier), owner.id)).headers[
+        "location"
+    ]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    first = (
+        await sandbox_http.post(
+            "/api/oauth2/token",
+            data=token_form(
+                sandbox,
+                grant_type="authorization_code",
+                code=code,
+                redirect_uri=REDIRECT,
+                code_verifier=verifier,
+            ),
+        )
+    ).json()
+    refreshed = await sandbox_http.post(
+        "/api/oauth2/token",
+        data=token_form(sandbox, grant_type="refresh_token", refresh_token=first["refresh_token"]),
+    )
+    second = refreshed.json()
+    assert refreshed.status_code == 200 and second["access_token"] != first["access_token"]
+    assert (
+        await sandbox_http.get("/api/users/@me", headers={"Authorization": f"Bearer {first['access_token']}"})
+    ).status_code == 401
+    bearer = {"Authorization": f"Bearer {second['access_token']}"}
+    (guild,) = (await sandbox_http.get("/api/users/@me/guilds", headers=bearer)).json()
+    assert guild["owner"] is True and int(guild["permissions"]) & 8  # the owner is an administrator
+    revoked = await sandbox_http.post(
+        "/api/oauth2/token/revoke", data=token_form(sandbox, token=second["access_token"])
+    )
+    assert revoked.status_code == 200
+    assert (await sandbox_http.get("/api/users/@me", headers=bearer)).status_code == 401
+
+
+async def test_authorize_refuses_bad_requests(sandbox: Sandbox, sandbox_http: httpx.AsyncClient) -> None:
+    verifier = secrets.token_urlsafe(48)
+    unknown_redirect = await sandbox_http.get(
+        "/oauth2/authorize", params=authorize_params(sandbox, verifier, redirect_uri="http://evil.example/cb")
+    )
+    assert unknown_redirect.status_code == 400 and "location" not in unknown_redirect.headers
+    unknown_client = await sandbox_http.get(
+        "/oauth2/authorize", params=authorize_params(sandbox, verifier, client_id="123")
+    )
+    assert unknown_client.status_code == 400
+    bad_scope = await sandbox_http.get(
+        "/oauth2/authorize", params=authorize_params(sandbox, verifier, scope="identify admin", state="s1")
+    )
+    assert bad_scope.status_code == 302
+    assert parse_qs(urlsplit(bad_scope.headers["location"]).query) == {
+        "error": ["invalid_scope"],
+        "error_description": ["The requested scope is invalid, unknown, or malformed."],
+        "state": ["s1"],
+    }
+    plain = await sandbox_http.get(
+        "/oauth2/authorize", params=authorize_params(sandbox, verifier, code_challenge_method="plain")
+    )
+    assert parse_qs(urlsplit(plain.headers["location"]).query)["error"] == ["invalid_request"]
+    params = authorize_params(sandbox, verifier)
+    cancelled = await sandbox_http.post("/oauth2/authorize", data={**params, "action": "cancel"})
+    assert parse_qs(urlsplit(cancelled.headers["location"]).query)["error"] == ["access_denied"]
