@@ -203,6 +203,7 @@ bot_heartbeats = Table(
     metadata,
     Column("process_id", String(64), primary_key=True),
     Column("shard_ids", Json, nullable=False, server_default=text("'[]'")),
+    Column("shard_count", Integer, nullable=False, server_default=text("1")),  # routing: guild → shard
     Column("started_at", Timestamp, nullable=False),
     Column("last_seen", Timestamp, nullable=False, index=True),
 )
