@@ -32,6 +32,11 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # close() kills ffmpeg mid-download on purpose; the reset connection is expected
+
+
 def first_packet_ms(ffmpeg: str, spec: PlaybackSpec) -> float:
     stream = OpusStream(ffmpeg, spec)
     started = time.perf_counter()
@@ -59,7 +64,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         source = write_mp3(ffmpeg, Path(tmp) / "music.mp3", 60)
         handler = functools.partial(_Quiet, directory=tmp)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _Server(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/music.mp3"
         cases = {
