@@ -5,8 +5,8 @@ effects is turned into ONE filter string by `filter_chain`:
 
 1. the speed stage first — pitch and tempo factors of every effect in the stack MULTIPLY
    (nightcore + speedup = tempo ×1.5625; chipmunk + deep = pitch ×1.125), rendered as one
-   `asetrate` (pitch and tempo together) followed by one `atempo` chain (tempo only), so the
-   audio is resampled once however many speed effects are stacked;
+   `asetrate` (pitch and tempo together, resampled back to 48 kHz) followed by one `atempo`
+   chain (tempo only), so the cost stays that of one effect however many are stacked;
 2. then every other effect's filters, in the order the user added them.
 
 The speed stage runs first so time-based effects (echo delays, tremolo and 8D rates) keep
