@@ -37,6 +37,7 @@ class VoiceServer:
         self.cert_path = Path()
         self.key_path = Path()
         self._captures: dict[int, GuildCapture] = {}
+        self._routes: dict[int, UdpRoute] = {}  # cached per SSRC: the hot path allocates nothing
         self._gateway = VoiceGateway(host, self._captures, self._new_capture)
         self._udp: VoiceUdpProtocol | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
@@ -162,7 +163,10 @@ class VoiceServer:
         session = self._gateway.by_ssrc.get(ssrc)
         if session is None or session.secret_key is None:
             return None
-        return UdpRoute(session.secret_key, session.capture)
+        route = self._routes.get(ssrc)
+        if route is None or (route.secret_key, route.capture) != (session.secret_key, session.capture):
+            route = self._routes[ssrc] = UdpRoute(session.secret_key, session.capture)
+        return route
 
     async def _decode_loop(self) -> None:
         """Every DECODE_INTERVAL, decode what arrived in one worker thread, then publish it."""

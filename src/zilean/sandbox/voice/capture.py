@@ -42,6 +42,9 @@ class GuildCapture:
     def __init__(self, guild_id: int, *, decode: bool = True) -> None:
         self.guild_id = guild_id
         self.decode_enabled = decode
+        # The stream decoder belongs to the stream, not to the measurements: reset() keeps it, and the
+        # decode thread may be using it while the loop resets.
+        self._decoder: OpusDecoder | None = None
         self.reset()
         self._subscribers: set[asyncio.Queue[bytes]] = set()
 
@@ -66,7 +69,6 @@ class GuildCapture:
         )
         self._pending: list[bytes] = []
         self._pcm_window: deque[bytes] = deque(maxlen=int(ANALYSIS_SECONDS / FRAME_SECONDS))
-        self._decoder: OpusDecoder | None = None
         if self._speaking_flag:
             self._speaking_since = time.monotonic()
 
@@ -126,13 +128,14 @@ class GuildCapture:
 
     def decode_batch(self, batch: list[bytes]) -> tuple[bytes, int]:
         """Decode a batch with this guild's stream decoder (runs in a worker thread)."""
-        if self._decoder is None:
-            self._decoder = OpusDecoder()
+        decoder = self._decoder
+        if decoder is None:
+            decoder = self._decoder = OpusDecoder()
         chunks: list[bytes] = []
         errors = 0
         for payload in batch:
             try:
-                chunks.append(self._decoder.decode(payload))
+                chunks.append(decoder.decode(payload))
             except OpusDecodeError:
                 errors += 1
         return b"".join(chunks), errors
