@@ -123,6 +123,21 @@ def test_loop_queue_wraps_in_order(size: int, rounds: int) -> None:
     assert played == first_round * rounds
 
 
+@given(
+    size=st.integers(0, 8),
+    steps=st.integers(0, 10),
+    loop=st.sampled_from(list(LoopMode)),
+)
+def test_peek_next_predicts_advance(size: int, steps: int, loop: LoopMode) -> None:
+    queue = make(size, playing=size > 0)
+    queue.loop = loop
+    for _ in range(steps):
+        upcoming, current = queue.upcoming, queue.current
+        predicted = queue.peek_next()
+        assert (queue.upcoming, queue.current) == (upcoming, current)  # peeking changes nothing
+        assert queue.advance(EndReason.FINISHED) == predicted
+
+
 @given(size=st.integers(1, 12))
 def test_loop_off_ends_after_the_last_entry(size: int) -> None:
     queue = make(size)

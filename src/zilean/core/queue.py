@@ -120,6 +120,14 @@ class Queue:
                 return index + 1
         raise QueueError("that track is no longer in the queue")
 
+    def peek_next(self) -> QueueEntry | None:
+        """What `advance(EndReason.FINISHED)` would play next, without moving (for the player's preload)."""
+        if self._current is not None and self.loop is LoopMode.ONE:
+            return self._current
+        if self._upcoming:
+            return self._upcoming[0]
+        return self._current if self.loop is LoopMode.QUEUE else None
+
     # --- editing ---------------------------------------------------------------------------
 
     def add(self, tracks: Track | Sequence[Track], placement: Placement = Placement.END) -> list[QueueEntry]:

@@ -1,0 +1,391 @@
+"""The player: plays ONE track at a time as 20 ms Opus frames and says how each track ended.
+
+State machine: IDLE → (play) → LOADING → (first packet) → PLAYING ⇄ PAUSED → (end) → IDLE.
+The queue is not the player's business: every end emits `TrackEnded` with an `EndReason`, and
+`reason.may_advance` tells the owner whether to call `queue.advance(reason)`.
+
+Threading contract
+------------------
+- `read_frame()` is called by the sink's thread (discord.py's AudioPlayer thread, which calls
+  `AudioSource.read()` every 20 ms). It never blocks on I/O: it takes packets that
+  `OpusStream`'s reader thread has already buffered, and hands out `OPUS_SILENCE` when none is
+  ready (an underrun) rather than ending. It returns None only when there is nothing to play:
+  after `stop()`, or when a track ended and nothing was started within `linger_ms` (the
+  silence in between keeps discord.py's AudioPlayer alive so the next track needs no new one).
+- Every other public method (play, preload, pause, resume, seek, set_volume, set_effects, stop,
+  close) is meant for ONE controlling thread, the asyncio event loop. They start ffmpeg
+  (a fork/exec, a few ms) but never wait for it; stopping ffmpeg (which waits for the process)
+  happens on a private worker thread.
+- Events are delivered on the event loop via `loop.call_soon_threadsafe(on_event, event)`, in
+  the order they happened, whichever thread caused them.
+- Pausing: the bot calls `voice_client.pause()` as well, so discord.py stops calling
+  `read_frame()`. If the sink keeps calling anyway, a paused player hands out silence and its
+  position stands still.
+
+Position is counted, not clocked: each Opus packet handed out advances it by 20 ms × the tempo
+factor of the effects (nightcore plays 25 ms of the source per 20 ms frame).
+
+Seamless changes: volume, effects and seek start a NEW ffmpeg (at the current position, or at
+the seek target) while the old one keeps feeding frames; the new one takes over on its first
+packet. For volume and effects the new stream's packets that lie before the current position
+are dropped, so the music continues exactly where it was. `preload()` starts the next track's
+ffmpeg `preload_lead_ms` before the current one ends, and the switch happens inside
+`read_frame()` with no event-loop round trip (gapless).
+
+The owner's loop (the bot's guild session), on each event:
+    TrackEnded(reason) with reason.may_advance → entry = queue.advance(reason);
+        if entry is None: done; elif player.tag is not entry: player.play(spec_of(entry), entry)
+        (when it IS the entry, the preload already took over); then preload the entry after it.
+    A failed track's `message` is safe to show users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from zilean.core.effects import tempo_factor
+from zilean.core.errors import ZileanError
+from zilean.core.events import (
+    EndReason,
+    PlayerEvent,
+    PlayerState,
+    TrackEnded,
+    TrackPaused,
+    TrackResumed,
+    TrackStarted,
+)
+from zilean.core.pipeline import FRAME_MS, PlaybackSpec, gain_for
+from zilean.core.player_feed import Feed, FrameStream, Preload
+
+log = logging.getLogger(__name__)
+
+OPUS_SILENCE = b"\xf8\xff\xfe"  # one 20 ms Opus frame of silence (what discord.py sends)
+DEFAULT_LINGER_MS = 5_000
+DEFAULT_PRELOAD_LEAD_MS = 10_000
+FAILED_MESSAGE = "This track could not be played."
+
+
+StreamFactory = Callable[[PlaybackSpec], FrameStream]
+EventCallback = Callable[[PlayerEvent], None]
+
+
+class Player:
+    """Plays one track at a time from `stream_factory(spec)` streams; see the module docstring."""
+
+    def __init__(
+        self,
+        stream_factory: StreamFactory,
+        on_event: EventCallback,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        linger_ms: int = DEFAULT_LINGER_MS,
+        preload_lead_ms: int = DEFAULT_PRELOAD_LEAD_MS,
+    ) -> None:
+        self._factory = stream_factory
+        self._on_event = on_event
+        self._loop = loop
+        self._linger_frames = linger_ms // FRAME_MS
+        self._preload_lead_ms = preload_lead_ms
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zilean-player")
+        self._state = PlayerState.IDLE
+        self._feed: Feed | None = None  # what read_frame() plays
+        self._pending: Feed | None = None  # a restart of the same track, taking over on its first packet
+        self._duration_ms: int | None = None
+        self._next: Preload | None = None  # the track preload() asked for
+        self._linger_left = 0
+        self._serial = 0
+        self._closed = False
+
+    # --- reading (sink thread) -------------------------------------------------------------
+
+    def read_frame(self) -> bytes | None:
+        """The next 20 ms Opus frame; silence on underrun or pause; None when there is nothing to play."""
+        with self._lock:
+            if self._feed is None:
+                return self._linger_frame()
+            if self._state is PlayerState.PAUSED:
+                return OPUS_SILENCE
+            self._start_preload_when_due()
+            packet = self._take_over_pending() or self._feed.pull()
+            while packet is None:  # the stream ended: a restart or the preload carries on, or we idle
+                if not self._feed_ended():
+                    return self._linger_frame()
+                assert self._feed is not None
+                packet = self._feed.pull()
+            if not packet:
+                return OPUS_SILENCE
+            if self._state is PlayerState.LOADING:
+                self._state = PlayerState.PLAYING
+                self._emit(TrackStarted(self._feed.tag, round(self._feed.position_ms - self._feed.step_ms)))
+            return packet
+
+    def _linger_frame(self) -> bytes | None:
+        """Silence while waiting for the owner to start the next track after an end, then None."""
+        if self._linger_left > 0:
+            self._linger_left -= 1
+            return OPUS_SILENCE
+        return None
+
+    # --- control (event loop) --------------------------------------------------------------
+
+    def play(self, spec: PlaybackSpec, tag: object = None, *, duration_ms: int | None = None) -> None:
+        """Start playing `spec` now; a track already playing ends with REPLACED."""
+        self._check_open()
+        feed = self._start(spec, tag)
+        with self._lock:
+            if self._feed is not None:
+                self._end_locked(EndReason.REPLACED)
+            self._drop_preload_locked()
+            if feed is None:
+                self._emit(TrackEnded(tag, EndReason.FAILED, spec.start_ms, FAILED_MESSAGE))
+                self._linger_left = self._linger_frames
+                return
+            self._install_locked(feed, duration_ms)
+
+    def preload(self, spec: PlaybackSpec, tag: object = None, *, duration_ms: int | None = None) -> None:
+        """Name the track that follows; its ffmpeg starts `preload_lead_ms` before the current one ends."""
+        self._check_open()
+        request = Preload(spec, tag, duration_ms)
+        with self._lock:
+            self._drop_preload_locked()
+            self._next = request
+            due = self._preload_due_locked()
+            if due:
+                request.starting = True
+        if due:
+            self._start_preload(request)
+
+    def cancel_preload(self) -> None:
+        """Forget the preloaded track (the queue changed)."""
+        with self._lock:
+            self._drop_preload_locked()
+
+    def pause(self) -> None:
+        """Hold playback at the current position."""
+        with self._lock:
+            if self._state is PlayerState.PLAYING and self._feed is not None:
+                self._state = PlayerState.PAUSED
+                self._emit(TrackPaused(self._feed.tag, round(self._feed.position_ms)))
+
+    def resume(self) -> None:
+        """Continue from where pause() stopped."""
+        with self._lock:
+            if self._state is PlayerState.PAUSED and self._feed is not None:
+                self._state = PlayerState.PLAYING
+                self._emit(TrackResumed(self._feed.tag, round(self._feed.position_ms)))
+
+    def seek(self, position_ms: int) -> None:
+        """Continue the current track from `position_ms` (the old stream plays until the new one is ready)."""
+        self._restart(lambda spec: replace(spec, start_ms=max(0, int(position_ms))), jump=True)
+
+    def set_volume(self, volume_percent: int) -> None:
+        """Change the volume (0–200 %) from the current position on."""
+        gain_for(volume_percent)  # validates, with the user-facing message
+        self._restart(lambda spec: replace(spec, volume_percent=volume_percent), jump=False)
+        self._update_preload(lambda spec: replace(spec, volume_percent=volume_percent))
+
+    def set_effects(self, effects: tuple[str, ...]) -> None:
+        """Change the effect stack from the current position on."""
+        tempo_factor(effects)  # validates names and speed bounds, with the user-facing message
+        self._restart(lambda spec: replace(spec, effects=tuple(effects)), jump=False)
+        self._update_preload(lambda spec: replace(spec, effects=tuple(effects)))
+
+    def stop(self) -> None:
+        """End the current track with STOPPED; read_frame() returns None from now on."""
+        with self._lock:
+            if self._feed is not None:
+                self._end_locked(EndReason.STOPPED)
+            self._drop_preload_locked()
+            self._linger_left = 0
+
+    def close(self) -> None:
+        """Stop and release every ffmpeg process; the player cannot be used afterwards."""
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        self._worker.shutdown(wait=True)
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> PlayerState:
+        """Where the state machine is."""
+        return self._state
+
+    @property
+    def position_ms(self) -> int:
+        """How far into the current track the frames handed out so far reach (0 when idle)."""
+        feed = self._feed
+        return 0 if feed is None else round(feed.position_ms)
+
+    @property
+    def tag(self) -> object:
+        """The tag of the track now loaded (given to play() or preload()), None when idle."""
+        feed = self._feed
+        return None if feed is None else feed.tag
+
+    @property
+    def spec(self) -> PlaybackSpec | None:
+        """The spec now playing, with the latest volume and effects even before the switch."""
+        feed = self._pending or self._feed
+        return None if feed is None else feed.spec
+
+    @property
+    def stream_serial(self) -> int:
+        """Incremented each time read_frame() starts taking packets from a different ffmpeg."""
+        return self._serial
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _start(self, spec: PlaybackSpec, tag: object, *, align: bool = False) -> Feed | None:
+        """Create and start a stream for `spec` (outside the lock); None if it could not start."""
+        stream: FrameStream | None = None
+        try:
+            stream = self._factory(spec)
+            stream.start()
+            return Feed(stream, spec, tag, align=align)
+        except (ZileanError, OSError) as exc:
+            log.warning("could not start playback: %s", exc)
+            if stream is not None:
+                self._close_later(stream)
+            return None
+
+    def _install_locked(self, feed: Feed, duration_ms: int | None) -> None:
+        self._feed = feed
+        self._duration_ms = duration_ms
+        self._state = PlayerState.LOADING
+        self._linger_left = 0
+        self._serial += 1
+
+    def _restart(self, change: Callable[[PlaybackSpec], PlaybackSpec], *, jump: bool) -> None:
+        """Start a new stream of the current track from `change(spec)`; read_frame() switches to it."""
+        self._check_open()
+        with self._lock:
+            feed, pending = self._feed, self._pending
+            if feed is None:
+                return
+            base = pending or feed
+            # A seek still on its way keeps its target when the volume changes meanwhile.
+            jump = jump or (pending is not None and not pending.align)
+            start_ms = base.spec.start_ms if jump else round(feed.position_ms)
+            spec = change(replace(base.spec, start_ms=start_ms))
+        new = self._start(spec, feed.tag, align=not jump)
+        if new is None:
+            return  # keep playing what we have; the failure is logged
+        with self._lock:
+            if self._feed is not feed and (self._feed is None or self._feed.tag is not feed.tag):
+                self._close_later(new.stream)  # the track changed meanwhile
+                return
+            if self._pending is not None:
+                self._close_later(self._pending.stream)
+            self._pending = new
+
+    def _take_over_pending(self) -> bytes:
+        """Switch to the pending restart once it has a packet for the current position."""
+        pending, feed = self._pending, self._feed
+        if pending is None or feed is None:
+            return b""
+        packet = pending.pull(feed.position_ms if pending.align else None)
+        if packet is None:
+            log.warning("a restart of the track failed: %s", pending.stream.error)
+            self._close_later(pending.stream)
+            self._pending = None
+            return b""
+        if packet:
+            self._close_later(feed.stream)
+            self._feed, self._pending = pending, None
+            self._serial += 1
+        return packet
+
+    def _feed_ended(self) -> bool:
+        """The current stream has no more packets; True if another stream took its place."""
+        feed, pending = self._feed, self._pending
+        assert feed is not None
+        error = feed.stream.error
+        if pending is not None and (error or not pending.align):
+            # A seek is on its way (or the old stream broke): the new stream carries on.
+            if pending.align:
+                pending.catch_up_ms = feed.position_ms
+            self._close_later(feed.stream)
+            self._feed, self._pending = pending, None
+            self._serial += 1
+            return True
+        self._end_locked(EndReason.FAILED if error else EndReason.FINISHED, error)
+        following = self._next
+        self._next = None
+        if following is None or following.feed is None:
+            if following is not None:
+                log.info("the preloaded track was not ready in time; the owner starts it")
+            self._linger_left = self._linger_frames
+            return False
+        self._install_locked(following.feed, following.duration_ms)
+        return True
+
+    def _end_locked(self, reason: EndReason, message: str | None = None) -> None:
+        feed = self._feed
+        assert feed is not None
+        for ending in (feed, self._pending):
+            if ending is not None:
+                self._close_later(ending.stream)
+        self._feed, self._pending = None, None
+        self._state = PlayerState.IDLE
+        shown = (message or FAILED_MESSAGE) if reason is EndReason.FAILED else None
+        self._emit(TrackEnded(feed.tag, reason, round(feed.position_ms), shown))
+
+    def _preload_due_locked(self) -> bool:
+        if self._feed is None or self._duration_ms is None:
+            return True
+        return self._feed.position_ms >= self._duration_ms - self._preload_lead_ms
+
+    def _start_preload_when_due(self) -> None:
+        """Called by read_frame() under the lock: start the preload's ffmpeg on the worker once due."""
+        request = self._next
+        if request is None or request.starting or not self._preload_due_locked():
+            return
+        request.starting = True
+        self._worker.submit(self._start_preload, request)
+
+    def _start_preload(self, request: Preload) -> None:
+        feed = self._start(request.spec, request.tag)
+        with self._lock:
+            if feed is not None and self._next is request:
+                request.feed = feed
+                return
+        if feed is not None:
+            self._close_later(feed.stream)  # cancelled or replaced meanwhile
+
+    def _drop_preload_locked(self) -> None:
+        if self._next is not None and self._next.feed is not None:
+            self._close_later(self._next.feed.stream)
+        self._next = None
+
+    def _update_preload(self, change: Callable[[PlaybackSpec], PlaybackSpec]) -> None:
+        """Keep a preloaded track in step with volume and effect changes."""
+        with self._lock:
+            request = self._next
+        if request is not None:
+            self.preload(change(request.spec), request.tag, duration_ms=request.duration_ms)
+
+    def _close_later(self, stream: FrameStream) -> None:
+        """Close a stream on the worker thread: close() waits for ffmpeg to exit."""
+        try:
+            self._close_later(stream)
+        except RuntimeError:  # the worker is shut down (the player is closing): close here
+            stream.close()
+
+    def _emit(self, event: PlayerEvent) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._on_event, event)
+        except RuntimeError:
+            log.debug("event loop closed; dropped %s", event)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this player was closed")
