@@ -16,11 +16,13 @@ from zilean.core.errors import ZileanError
 # Each module defines register(subparsers); a subcommand sets `func(args, settings) -> int`.
 COMMAND_MODULES = [
     "zilean.cli.run",
+    "zilean.cli.bot",
     "zilean.cli.basic",
     "zilean.cli.db",
     "zilean.cli.render",
     "zilean.cli.effects",
     "zilean.cli.resolve",
+    "zilean.cli.sandbox",
 ]
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,13 @@ class Snowflakes:
         self._worker = worker & 0x3FF
         self._counter = itertools.count()
         self._last = 0
+        # While set, ids use this fixed time, not the clock: the seeded world gets the same ids every run.
+        self.fixed_ms: int | None = None
 
     def next(self) -> int:
         """A new snowflake, strictly greater than every earlier one."""
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        now = self.fixed_ms if self.fixed_ms is not None else int(time.time() * 1000)
+        ms = now - DISCORD_EPOCH_MS
         value = (ms << 22) | (self._worker << 12) | (next(self._counter) & 0xFFF)
         if value <= self._last:
             value = self._last + 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,9 +29,9 @@ DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8000/auth/callback", "http://localhos
 
 
 def bot_token_for(world: World) -> str:
-    """A token shaped like Discord's (base64 of the bot id, then two parts)."""
+    """A stable token shaped like Discord's (base64 of the bot id, then two parts); not a secret."""
     head = base64.b64encode(str(world.bot_user_id).encode()).decode().rstrip("=")
-    return f"{head}.sandbox.{secrets.token_urlsafe(27)}"
+    return f"{head}.sandbox.local-sandbox-token-not-a-secret"
 
 
 @dataclass
@@ -86,7 +85,7 @@ class Sandbox:
             "DISCORD_CLIENT_SECRET": self.config.client_secret,
         }
         if self.voice is not None:
-            env["SSL_CERT_FILE"] = str(self.voice.cert_path)
+            env["SSL_CERT_FILE"] = str(Path(self.voice.cert_path).resolve())
         return env
 
     # --- lifecycle -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 16) | (1 << 14) | (1 << 15)
 EVERYONE_PERMISSIONS |= (1 << 20) | (1 << 21) | (1 << 25) | (1 << 31)
 ADMINISTRATOR = 1 << 3
 ALL_PERMISSIONS = (1 << 50) - 1
+SEED_TIME_MS = 1_735_689_600_000  # 2025-01-01: seeded ids are stable across runs; later ids use the clock
 
 
 def iso_now() -> str:
@@ -137,11 +138,13 @@ class World:
 
     def __init__(self, *, application_id: int | None = None) -> None:
         self.ids = Snowflakes()
+        self.ids.fixed_ms = SEED_TIME_MS
         self.users: dict[int, User] = {}
         self.guilds: dict[int, Guild] = {}
         self.messages: dict[int, Message] = {}
         self.attachments: dict[int, Attachment] = {}
         self.application_id = application_id or self.ids.next()
+        self.ids.fixed_ms = None
         self.bot_user_id = 0
         self.owner_user_id = 0
 
@@ -245,11 +248,13 @@ DEFAULT_SPEC: dict[str, Any] = {
 def build_world(spec: dict[str, Any] | None = None) -> World:
     """A world from a spec shaped like DEFAULT_SPEC (the default seed when None)."""
     spec = spec or DEFAULT_SPEC
-    world = World(application_id=spec.get("application_id"))
+    world = World(application_id=int(spec["application_id"]) if spec.get("application_id") else None)
+    world.ids.fixed_ms = SEED_TIME_MS
     bot = world.add_user(spec.get("bot", {}).get("username", "Zilean"), bot=True)
     world.bot_user_id = bot.id
     for guild_spec in spec.get("guilds", []):
         _build_guild(world, guild_spec)
+    world.ids.fixed_ms = None
     return world
 
 

@@ -1,0 +1,105 @@
+"""`zilean sandbox`: run the local Discord emulator and print what a bot needs to use it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+from zilean.config import Settings
+from zilean.core.errors import ConfigError
+from zilean.logs import setup_logging
+
+DEFAULT_PORT = 8765
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser("sandbox", help="run the local Discord emulator (no token, no internet needed)")
+    cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    cmd.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"HTTP/WebSocket port (default {DEFAULT_PORT})"
+    )
+    cmd.add_argument("--world", type=Path, help="JSON file describing guilds, channels, roles and members")
+    cmd.add_argument("--token", help="bot token to accept (default: a generated one, printed at start)")
+    cmd.add_argument(
+        "--redirect-uri", action="append", default=[], help="allowed OAuth2 redirect URI (repeatable)"
+    )
+    cmd.add_argument(
+        "--cert-dir", type=Path, default=Path("data/sandbox-tls"), help="where the voice TLS cert lives"
+    )
+    cmd.add_argument("--no-voice", action="store_true", help="run without the voice server")
+    cmd.add_argument(
+        "--rate-limit", type=int, help="REST requests per route per second before a 429 (default off)"
+    )
+    cmd.add_argument("--env-file", type=Path, help="also write the bot's environment variables to this file")
+    cmd.set_defaults(func=_sandbox)
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
+    assert settings is not None
+    setup_logging(settings.log_dir, settings.log_level, debug=args.debug, filename="sandbox.log")
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be between 0 and 65535 (got {args.port})")
+    asyncio.run(_serve(args, settings))
+    return 0
+
+
+def build(args: argparse.Namespace, settings: Settings) -> object:
+    """The Sandbox the options describe (not started)."""
+    from zilean.sandbox import Sandbox, SandboxConfig, build_world, load_world
+    from zilean.sandbox.server import DEFAULT_REDIRECT_URIS
+
+    world = load_world(args.world) if args.world else build_world()
+    redirects = [
+        *args.redirect_uri,
+        f"{settings.web_base_url.rstrip('/')}/auth/callback",
+        *DEFAULT_REDIRECT_URIS,
+    ]
+    config = SandboxConfig(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        voice=not args.no_voice,
+        cert_dir=args.cert_dir,
+        rate_limit=args.rate_limit,
+        redirect_uris=list(dict.fromkeys(redirects)),
+    )
+    if settings.discord_client_secret is not None and settings.discord_client_id == str(world.application_id):
+        config.client_secret = settings.discord_client_secret.get_secret_value()
+    return Sandbox(world, config)
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    from zilean.sandbox import Sandbox
+
+    sandbox = build(args, settings)
+    assert isinstance(sandbox, Sandbox)
+    try:
+        await sandbox.start()
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    env = sandbox.bot_env()
+    if args.env_file:
+        args.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+    world = sandbox.world
+    print(f"Zilean sandbox running at {sandbox.base_url}")
+    print(f"  web page:     {sandbox.base_url}/sandbox")
+    print(f"  control API:  {sandbox.base_url}/_sandbox/state   (see docs/sandbox.md)")
+    print(f"  OAuth2:       {sandbox.base_url}/oauth2/authorize  client id {world.application_id}")
+    print(f"  voice:        {'on, ' + sandbox.voice.endpoint if sandbox.voice else 'off'}")
+    print("Environment for a bot (and dashboard) using this sandbox:")
+    for key, value in env.items():
+        print(f"  {key}={value}")
+    if args.env_file:
+        print(f"(also written to {args.env_file})")
+    try:
+        await stop.wait()
+    finally:
+        await sandbox.stop()
