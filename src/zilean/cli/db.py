@@ -6,8 +6,8 @@ import argparse
 import asyncio
 
 from zilean.config import Settings
-from zilean.db import current, downgrade, head_revision, upgrade
-from zilean.db.engine import display_url, parse_url
+
+# zilean.db (SQLAlchemy + Alembic) is imported inside the commands: `zilean --help` stays quick.
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,12 +24,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _describe(revision: str | None) -> str:
+    from zilean.db import head_revision
+
     if revision is None:
         return "none (empty database)"
     return f"{revision} (head)" if revision == head_revision() else revision
 
 
 def _upgrade(args: argparse.Namespace, settings: Settings | None) -> int:
+    from zilean.db import upgrade
+    from zilean.db.engine import display_url, parse_url
+
     assert settings is not None
     where = display_url(parse_url(settings.database_url))
     revision = asyncio.run(upgrade(settings.database_url, args.revision))
@@ -38,6 +43,9 @@ def _upgrade(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 def _current(args: argparse.Namespace, settings: Settings | None) -> int:
+    from zilean.db import current
+    from zilean.db.engine import display_url, parse_url
+
     assert settings is not None
     where = display_url(parse_url(settings.database_url))
     revision = asyncio.run(current(settings.database_url))
@@ -46,6 +54,9 @@ def _current(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 def _downgrade(args: argparse.Namespace, settings: Settings | None) -> int:
+    from zilean.db import downgrade
+    from zilean.db.engine import display_url, parse_url
+
     assert settings is not None
     where = display_url(parse_url(settings.database_url))
     revision = asyncio.run(downgrade(settings.database_url, args.revision))

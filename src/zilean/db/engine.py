@@ -89,6 +89,8 @@ def _prepare_sqlite_path(url: URL) -> None:
     if database in ("", ":memory:") or database.startswith("file:"):
         return
     directory = Path(database).expanduser().resolve().parent
+    if directory.exists() and not directory.is_dir():
+        raise DatabaseError(f"the data directory {directory} is a file, not a directory; fix DATABASE_URL")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
