@@ -82,6 +82,10 @@ class Resolver:
         )
         self._matches: OrderedDict[str, Track] = OrderedDict()
 
+    async def start(self) -> None:
+        """Start a yt-dlp worker now, so the first `play` does not wait for its import."""
+        await self._ytdlp.start()
+
     async def resolve(self, query: str) -> LoadResult:
         """Exactly one of TrackLoaded, PlaylistLoaded, NoMatches, LoadFailed; never raises for bad input."""
         try:
