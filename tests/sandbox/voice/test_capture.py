@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import wave
 
 import pytest
@@ -86,6 +87,8 @@ def test_silence_is_detected_and_decode_errors_counted() -> None:
     assert stats["silent"] is True
     assert stats["decode_errors"] == 1
     assert stats["rms"] == 0.0
+    assert stats["rms_dbfs"] is None  # not -inf: the control API serves stats as strict JSON
+    json.dumps(stats, allow_nan=False)
 
 
 def test_wav_export_holds_the_last_seconds(left_tone: list[bytes]) -> None:

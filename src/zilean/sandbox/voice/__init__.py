@@ -93,7 +93,13 @@ class VoiceServer:
     # -- the main gateway's side --------------------------------------------------------------
 
     def expect_session(self, *, guild_id: int, user_id: int, session_id: str, token: str) -> None:
-        """Accept the next IDENTIFY for this guild if it carries exactly these values."""
+        """Accept the next IDENTIFY (or a RESUME) for this guild if it carries exactly these values.
+
+        Resume contract for the main gateway: after a 4015 close discord.py re-sends op 4 for the channel
+        it is already in and waits until it has seen VOICE_SERVER_UPDATE *and then* VOICE_STATE_UPDATE
+        (voice_state.py: a server update while connected moves it to got_voice_server_update, and only
+        a state update after that reaches got_both_voice_updates); the other order hangs it for 30 s.
+        """
         self._gateway.expect(ExpectedSession(guild_id, user_id, session_id, token))
 
     def end_session(self, guild_id: int) -> None:

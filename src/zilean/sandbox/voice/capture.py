@@ -175,6 +175,7 @@ class GuildCapture:
         window = analysis.pcm16_to_channels(b"".join(self._pcm_window), CHANNELS)
         left, right = window[:, 0], window[:, 1]
         mix = window.mean(axis=1) if window.size else left
+        level = analysis.rms(window.ravel())
         return {
             "speaking": self.speaking,
             "packets": self.packets,
@@ -186,10 +187,13 @@ class GuildCapture:
             "gap_max_ms": round(float(gaps.max()), 2) if gaps.size else None,
             "speaking_seconds": round(speaking_seconds, 3),
             "frame_deficit": round(speaking_seconds / FRAME_SECONDS) - self._speaking_packets,
-            "rms": analysis.rms(window.ravel()),
+            "rms": level,
             "rms_left": analysis.rms(left),
             "rms_right": analysis.rms(right),
-            "rms_dbfs": analysis.dbfs(analysis.rms(window.ravel())) if window.size else None,
+            # None rather than -inf for silence: the control API serves these numbers as strict JSON.
+            "rms_dbfs": round(analysis.dbfs(level), 2)
+            if (level := analysis.rms(window.ravel())) > 0
+            else None,
             "dominant_hz": round(analysis.dominant_frequency(mix), 2) if mix.size else None,
             "silent": bool(mix.size == 0 or analysis.is_silent(mix)),
             "decoding": self.decode_enabled,
