@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -213,3 +215,35 @@ async def test_a_hung_site_times_out_and_the_runner_recovers(site: RecordingServ
         assert (await ytdlp.extract(ok, flat=True, allow_generic=False))["type"] == "generic"
     finally:
         await ytdlp.close()
+
+
+async def test_a_slow_site_does_not_hold_up_other_queries(site: RecordingServer) -> None:
+    released = threading.Event()
+
+    def stuck_until_released() -> Route:
+        released.wait(20)
+        return Route(200, b"<html><title>late</title></html>", {"Content-Type": "text/html"})
+
+    site.routes["/stuck"] = stuck_until_released
+    quick = site.add("/quick.mp3", b"ID3", "audio/mpeg")
+    ytdlp = YtDlpRunner([("127.0.0.1", site.port)], timeout=30, workers=2)
+    finished: list[str] = []
+
+    async def ask(url: str, name: str) -> None:
+        try:
+            await ytdlp.extract(url, flat=True)
+        except SourceError:
+            pass
+        finished.append(name)
+        if name == "quick":
+            released.set()
+
+    try:
+        slow = asyncio.create_task(ask(site.url("/stuck"), "stuck"))
+        await asyncio.sleep(0)
+        await ask(quick, "quick")
+        await slow
+    finally:
+        released.set()
+        await ytdlp.close()
+    assert finished == ["quick", "stuck"]

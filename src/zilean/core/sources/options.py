@@ -24,7 +24,7 @@ class SourceOptions:
     library_dir: Path | None = None
     library_rescan_seconds: float = 5.0  # how often a library search may look for changed files
     ytdlp_timeout: float = 30.0
-    ytdlp_workers: int = 1
+    ytdlp_workers: int = 3  # started on demand: a slow site holds one worker, not every guild
     ffmpeg_path: str | None = None
     http_timeout: float = 10.0
     max_redirects: int = 5
