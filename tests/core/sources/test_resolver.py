@@ -247,3 +247,22 @@ async def test_a_slow_site_does_not_hold_up_other_queries(site: RecordingServer)
         released.set()
         await ytdlp.close()
     assert finished == ["quick", "stuck"]
+
+
+@pytest.mark.parametrize("target", ["inner", "file:///etc/passwd"])
+async def test_playlist_entries_pointing_inward_are_refused_when_played(
+    resolver: Resolver, site: RecordingServer, inner: RecordingServer, target: str
+) -> None:
+    enclosure = inner.url("/secret.mp3") if target == "inner" else target
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Trap</title>'
+        f'<item><title>Bad</title><guid>b</guid><enclosure url="{enclosure}" type="audio/mpeg"/></item>'
+        "</channel></rss>"
+    )
+    result = await resolver.resolve(site.add(f"/trap-{target[:5]}.xml", feed, "application/rss+xml"))
+    if target == "inner":  # queued, but refused when it is about to play
+        assert isinstance(result, PlaylistLoaded)
+        with pytest.raises(UnsafeURLError, match="loopback"):
+            await resolver.stream_for(result.tracks[0])
+    else:  # not even queued
+        assert result == LoadFailed("That playlist is empty.")

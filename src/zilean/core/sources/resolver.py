@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # A scheme followed by "//", or one of the schemes people try in order to read local things.
 _URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|(?:file|data|javascript|jar|netdoc):)", re.IGNORECASE)
+HTTP_PREFIXES = ("http://", "https://")
 DIRECT_SOURCES = frozenset({"http", "upload"})
 # Sniffed kinds that may be a page yt-dlp understands (rather than a file to refuse at once).
 PAGE_KINDS = frozenset({"html", "xml"})
@@ -111,6 +112,7 @@ class Resolver:
             return await self.stream_for(await self.match(track))
         if track.source in DIRECT_SOURCES:
             return await media_input_for(self.guard, self._client, track.url)
+        await self.guard.check_url(track.url)  # playlist entries can point anywhere
         info = await self._ytdlp.extract(track.url, flat=False, allow_generic=True)
         stream_url = info.get("stream_url")
         if info.get("type") != "video" or not stream_url:
@@ -172,7 +174,8 @@ class Resolver:
     async def _from_info(self, info: dict[str, Any]) -> LoadResult:
         if info["type"] == "playlist":
             limit = self.options.playlist_limit
-            entries = [entry for entry in info.get("entries", []) if entry.get("url")]
+            # Entries are checked for real when they play; other schemes are dropped at once.
+            entries = [e for e in info.get("entries", []) if str(e.get("url", "")).startswith(HTTP_PREFIXES)]
             tracks = tuple(track_from_entry(entry) for entry in entries[:limit])
             if not tracks:
                 raise SourceError("That playlist is empty.")
