@@ -179,6 +179,8 @@ class ControlApi:
             data["allowed_mentions"] = message.allowed_mentions
             if message.interaction_id:
                 data["interaction_id"] = str(message.interaction_id)
+                invoker = self.sb.interactions.by_id.get(message.interaction_id)
+                data["interaction_user_id"] = str(invoker.user_id) if invoker else None
             out.append(data)
         return json_response(out)
 
