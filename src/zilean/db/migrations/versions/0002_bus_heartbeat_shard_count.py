@@ -18,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("bot_heartbeats", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("shard_count", sa.Integer(), server_default=sa.text("1"), nullable=False))
+        batch_op.add_column(
+            sa.Column("shard_count", sa.Integer(), server_default=sa.text("1"), nullable=False)
+        )
 
 
 def downgrade() -> None:

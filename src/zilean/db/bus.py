@@ -1,0 +1,156 @@
+"""The bus between bot and dashboard, through the database. Build one per process and pass it down.
+
+    bus = Bus(db)                       # db: an open zilean.db.Database
+    await bus.start()                   # PostgreSQL: opens the LISTEN connection
+    # web / CLI: queue a command and wait for what the bot made of it
+    command = await bus.send(guild_id, "pause", {}, user_id=42, timeout_s=10)
+    # bot: run the commands of my shards through my own command code
+    worker = bus.worker(handler, shard_ids=[0], shard_count=1); await worker.start()
+    # web: follow events (one follower per process, fanned out to subscribers)
+    follower = await bus.follower(); sub = follower.subscribe(guild_id)
+    await bus.close()
+
+Bot and web in one process share the Bus, so the in-process signal wakes the other side at once;
+in separate processes PostgreSQL NOTIFY (ids only) wakes them, and on SQLite they poll every
+`poll_interval_s`. Every consumer re-reads the tables, so a lost wake-up only costs time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from zilean.db.bus_commands import CommandQueue
+from zilean.db.bus_events import EventLog
+from zilean.db.bus_follow import EventFollower
+from zilean.db.bus_heartbeats import Heartbeats
+from zilean.db.bus_listener import PgListener
+from zilean.db.bus_records import BotProcess, Command, CommandHandler
+from zilean.db.bus_signal import Wakeup
+from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming
+from zilean.db.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BusOptions:
+    """Timing of the bus. SQLite polls every poll_interval_s; PostgreSQL re-checks every safety_poll_s."""
+
+    poll_interval_s: float = 0.05
+    safety_poll_s: float = 2.0
+    listen: bool = True  # PostgreSQL: LISTEN for NOTIFY (False: poll like SQLite, the baseline)
+    timing: WorkerTiming = field(default_factory=WorkerTiming)
+
+
+class Bus:
+    """Commands, events, heartbeats and the wake-up machinery of one process."""
+
+    def __init__(self, db: Database, options: BusOptions | None = None) -> None:
+        self.db = db
+        self.options = options or BusOptions()
+        self.wakeup = Wakeup()
+        self.heartbeats = Heartbeats(db.connector)
+        self.commands = CommandQueue(db.connector, self.wakeup, self.heartbeats)
+        self.events = EventLog(db.connector, self.wakeup)
+        self.listener: PgListener | None = None
+        if db.backend == "postgresql" and self.options.listen:
+            self.listener = PgListener(db.engine.url, self.wakeup)
+        self._follower: EventFollower | None = None
+        self._workers: list[BotWorker] = []
+
+    async def start(self) -> None:
+        """Open the LISTEN connection (PostgreSQL); nothing to do on SQLite."""
+        if self.listener is not None:
+            await self.listener.start()
+
+    def poll_s(self) -> float:
+        """How long a consumer may sleep before re-checking the tables without being woken."""
+        if self.listener is not None and self.listener.connected.is_set():
+            return self.options.safety_poll_s
+        return self.options.poll_interval_s
+
+    # --- web / CLI ---------------------------------------------------------------------------
+
+    async def submit(
+        self, guild_id: int, action: str, payload: dict[str, Any] | None = None, *, user_id: int | None
+    ) -> Command:
+        """Queue a command (as the dashboard does) without waiting."""
+        return await self.commands.submit(guild_id, action, payload, user_id)
+
+    async def wait(self, command_id: int, timeout_s: float) -> Command:
+        """Wait for a command's outcome; a command whose bot is offline expires meanwhile."""
+        timing = self.options.timing
+        return await self.commands.wait(
+            command_id,
+            timeout_s,
+            poll_s=min(self.poll_s(), 1.0),
+            expire_after=timedelta(seconds=timing.command_expiry_s),
+            stale_after=timedelta(seconds=timing.stale_after_s),
+        )
+
+    async def send(
+        self,
+        guild_id: int,
+        action: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        user_id: int | None,
+        timeout_s: float = 30.0,
+    ) -> Command:
+        """Queue a command and wait for its outcome (the returned command may still be pending)."""
+        command = await self.submit(guild_id, action, payload, user_id=user_id)
+        return await self.wait(command.id, timeout_s)
+
+    async def owner_of(self, guild_id: int) -> BotProcess | None:
+        """The live bot process that runs the guild's shard, if any."""
+        return await self.heartbeats.owner_of(guild_id, timedelta(seconds=self.options.timing.stale_after_s))
+
+    async def follower(self, after_id: int | None = None) -> EventFollower:
+        """This process's event follower, started on first use."""
+        if self._follower is None:
+            self._follower = EventFollower(self.events, self.wakeup, self.poll_s)
+            await self._follower.start(after_id)
+        return self._follower
+
+    # --- bot ---------------------------------------------------------------------------------
+
+    def worker(
+        self,
+        handler: CommandHandler,
+        *,
+        shard_ids: Sequence[int] = (0,),
+        shard_count: int = 1,
+        process_id: str | None = None,
+        on_claimed: ClaimHook | None = None,
+    ) -> BotWorker:
+        """A worker that runs this bot process's commands through `handler` (call `start()`)."""
+        worker = BotWorker(
+            self.commands,
+            self.events,
+            self.heartbeats,
+            self.wakeup,
+            handler,
+            shard_ids=shard_ids,
+            shard_count=shard_count,
+            poll_s=self.poll_s,
+            timing=self.options.timing,
+            process_id=process_id,
+            on_claimed=on_claimed,
+        )
+        self._workers.append(worker)
+        return worker
+
+    async def close(self) -> None:
+        """Stop workers, the follower and the listener (the Database stays open)."""
+        for worker in self._workers:
+            await worker.stop()
+        self._workers.clear()
+        if self._follower is not None:
+            await self._follower.close()
+            self._follower = None
+        if self.listener is not None:
+            await self.listener.close()
