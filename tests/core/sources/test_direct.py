@@ -7,7 +7,7 @@ from local_http import RecordingServer
 from media_files import AUDIO_FORMATS, TONE_SECONDS, ffmpeg
 
 from zilean.core.errors import SourceError, UnsafeURLError
-from zilean.core.sources.direct import DirectFiles, name_from_url, parse_ffmpeg_banner
+from zilean.core.sources.direct import DirectFiles, name_from_url, parse_ffmpeg_banner, probe_media
 from zilean.core.sources.netguard import NetGuard
 from zilean.core.sources.sniff import sniff
 
@@ -155,3 +155,16 @@ async def test_upload_link_on_an_inner_address_is_never_fetched(inner_server: Re
     with pytest.raises(UnsafeURLError, match="loopback"):
         await direct.load(url)
     assert inner_server.hits == []
+
+
+async def test_the_probe_does_not_follow_redirects_itself(
+    media_server: RecordingServer, inner_server: RecordingServer, audio_files: dict[str, bytes]
+) -> None:
+    """If a server answers ffmpeg with a redirect the guard did not see, ffmpeg must not follow it."""
+    inner_server.add("/a.wav", audio_files["wav"], "audio/wav")
+    sneaky = media_server.redirect("/sneaky.wav", inner_server.url("/a.wav"))
+    probe = await probe_media(ffmpeg(), sneaky)
+    assert not probe.has_audio
+    assert inner_server.hits == []
+    media_server.add("/plain.wav", audio_files["wav"], "audio/wav")
+    assert (await probe_media(ffmpeg(), media_server.url("/plain.wav"))).has_audio

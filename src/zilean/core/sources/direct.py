@@ -68,8 +68,10 @@ async def probe_media(
 ) -> Probe:
     """Run `ffmpeg -i` on a location that already passed the guard, and parse what it prints."""
     whitelist = "file" if local else NETWORK_PROTOCOLS
+    # The guard already walked the redirects; ffmpeg must not follow a different one on its own.
+    network = [] if local else ["-max_redirects", "0"]
     process = await asyncio.create_subprocess_exec(
-        ffmpeg, "-hide_banner", "-nostdin", "-protocol_whitelist", whitelist, "-i", location,
+        ffmpeg, "-hide_banner", "-nostdin", "-protocol_whitelist", whitelist, *network, "-i", location,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
