@@ -37,7 +37,7 @@ class QueueRepo:
 
     async def page(self, guild_id: int, offset: int = 0, limit: int = 10) -> list[QueueEntry]:
         """Entries offset … offset + limit - 1, in play order."""
-        stmt = _ordered(guild_id).offset(max(offset, 0)).limit(max(limit, 0))
+        stmt = _slice(guild_id, offset, limit)
         async with self._db.read() as conn:
             return [_entry(row) for row in (await conn.execute(stmt)).mappings()]
 
@@ -194,14 +194,23 @@ class QueueRepo:
     async def _entry_at(self, conn: AsyncConnection, guild_id: int, index: int) -> QueueEntry:
         row = None
         if index >= 0:
-            row = (await conn.execute(_ordered(guild_id).offset(index).limit(1))).mappings().first()
+            row = (await conn.execute(_slice(guild_id, index, 1))).mappings().first()
         if row is None:
             raise QueueError(f"there is no track at position {index + 1} in the queue")
         return _entry(row)
 
 
-def _ordered(guild_id: int) -> Any:
-    return select(q).where(q.c.guild_id == guild_id).order_by(q.c.position)
+def _slice(guild_id: int, offset: int, limit: int) -> Any:
+    """Entries offset … offset + limit - 1. The OFFSET walks only the (guild_id, position) index;
+    whole rows are read just for the entries returned (SQLite would otherwise read every skipped row)."""
+    ids = (
+        select(q.c.id)
+        .where(q.c.guild_id == guild_id)
+        .order_by(q.c.position)
+        .offset(max(offset, 0))
+        .limit(max(limit, 0))
+    )
+    return select(q).where(q.c.id.in_(ids)).order_by(q.c.position)
 
 
 def _entry(row: Any) -> QueueEntry:
