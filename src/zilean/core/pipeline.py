@@ -34,7 +34,9 @@ SAMPLE_RATE = 48_000
 CHANNELS = 2
 FRAME_MS = 20
 PACKETS_PER_SECOND = 1000 // FRAME_MS
-OPUS_BITRATE = "128k"
+# Discord's cap for voice channels of unboosted servers, and libopus's own stereo default (so a bare
+# `ffmpeg -c:a libopus` is a like-for-like CPU floor); Opus at 96 kb/s stereo is near-transparent.
+OPUS_BITRATE = "96k"
 DEFAULT_GAIN = 0.25  # what 100 % means: the "no earrape" default of the roadmap
 MAX_VOLUME_PERCENT = 200
 # How long ffmpeg may wait on a stalled network read before giving up (microseconds).
