@@ -16,6 +16,7 @@ from zilean.core.errors import ZileanError
 # Each module defines register(subparsers); a subcommand sets `func(args, settings) -> int`.
 COMMAND_MODULES = [
     "zilean.cli.run",
+    "zilean.cli.bot",
     "zilean.cli.basic",
     "zilean.cli.db",
     "zilean.cli.render",

@@ -1,0 +1,124 @@
+"""The discord.py bot: built from Settings, a database and a resolver; owns the guild sessions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord.ext import commands
+
+from zilean.bot.errors import install_error_handlers
+from zilean.bot.sessions import SessionManager
+from zilean.bot.store import Store
+from zilean.config import DISCORD_API_BASE, DISCORD_GATEWAY_URL, Settings
+from zilean.core.sources import Resolver
+
+log = logging.getLogger(__name__)
+
+
+def apply_endpoints(api_base: str, gateway_url: str) -> None:
+    """Point discord.py at another REST base / gateway (the sandbox, a REST proxy); a no-op for Discord's own.
+
+    discord.py keeps these as class attributes, so this affects the whole process: an explicit opt-in
+    made only when DISCORD_API_BASE / DISCORD_GATEWAY_URL differ from Discord's.
+    """
+    if api_base.rstrip("/") != DISCORD_API_BASE:
+        discord.http.Route.BASE = api_base.rstrip("/")
+        log.info("discord REST base: %s", discord.http.Route.BASE)
+    if gateway_url != DISCORD_GATEWAY_URL:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+        log.info("discord gateway: %s", gateway_url)
+
+
+def intents() -> discord.Intents:
+    """Guilds, voice states and messages with their content (prefix commands); no member list."""
+    chosen = discord.Intents.default()
+    chosen.message_content = True
+    chosen.typing = False
+    chosen.presences = False
+    return chosen
+
+
+class ZileanBot(commands.AutoShardedBot):
+    """The music bot. Collaborators are passed in; nothing is read from globals."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        resolver: Resolver,
+        *,
+        connector: aiohttp.BaseConnector | None = None,
+        shard_ids: Sequence[int] | None = None,
+        shard_count: int | None = None,
+        guild_ready_timeout: float = 2.0,
+        sync_commands: bool = True,
+    ) -> None:
+        options: dict[str, Any] = {}
+        if shard_ids is not None:
+            options["shard_ids"] = list(shard_ids)
+        if shard_count is not None:
+            options["shard_count"] = shard_count
+        super().__init__(
+            command_prefix=self._prefix_for,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            case_insensitive=True,
+            strip_after_prefix=True,
+            connector=connector,
+            guild_ready_timeout=guild_ready_timeout,
+            activity=discord.Activity(type=discord.ActivityType.listening, name="/play"),
+            **options,
+        )
+        self.settings = settings
+        self.store = store
+        self.resolver = resolver
+        self.sync_commands = sync_commands
+        self.sessions = SessionManager(self, store, resolver, settings)
+        self._restored = False
+
+    async def _prefix_for(self, bot: commands.Bot, message: discord.Message) -> list[str]:
+        prefix = self.settings.command_prefix
+        if message.guild is not None:
+            prefix = (await self.sessions.guild_settings(message.guild.id)).prefix or prefix
+        return commands.when_mentioned_or(prefix)(bot, message)
+
+    async def setup_hook(self) -> None:
+        """Load the cogs, register the persistent views and publish the slash commands."""
+        from zilean.bot.cogs import load_cogs
+        from zilean.bot.views import NowPlayingView
+
+        await load_cogs(self)
+        self.add_view(NowPlayingView(self))
+        install_error_handlers(self)
+        if self.sync_commands:
+            synced = await self.tree.sync()
+            log.info("published %d slash commands", len(synced))
+
+    async def on_ready(self) -> None:
+        """Log in once; on the first READY, bring back every guild that was playing before a restart."""
+        log.info(
+            "logged in as %s (%s) in %d guilds",
+            self.user,
+            self.user.id if self.user else "?",
+            len(self.guilds),
+        )
+        if not self._restored:
+            self._restored = True
+            await self.sessions.restore_all()
+
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        """Let the guild's session react to people (or the bot) joining, leaving and being moved."""
+        await self.sessions.voice_state_changed(member, before, after)
+
+    async def close(self) -> None:
+        """Stop every player (their ffmpeg processes) before discord.py closes the connections."""
+        await self.sessions.shutdown()
+        await super().close()

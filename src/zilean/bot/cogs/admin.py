@@ -1,0 +1,178 @@
+"""settings, permissions, 247, dashboard, help."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from zilean.bot import embeds
+from zilean.bot.checks import in_guild, requires
+from zilean.bot.cogs.base import CogBase, Ctx
+from zilean.bot.errors import send
+from zilean.core.errors import ZileanError
+from zilean.core.permissions import Action as Act
+from zilean.core.permissions import Capability
+from zilean.db.errors import InvalidSettingError
+
+Flag = Literal["play", "skip", "clear", "settings"]
+Verdict = Literal["allow", "deny", "default"]
+VERDICTS: dict[str, bool | None] = {"allow": True, "deny": False, "default": None}
+SHOWN = {True: "✅", False: "⛔", None: "·"}
+
+
+class Admin(CogBase):
+    """Server settings and who may do what."""
+
+    @commands.hybrid_group(name="settings", fallback="show", invoke_without_command=True)
+    @in_guild()
+    async def settings(self, ctx: Ctx) -> None:
+        """Show this server's music settings."""
+        assert ctx.guild is not None
+        s = await self.bot.sessions.guild_settings(ctx.guild.id, fresh=True)
+        lines = [
+            f"Prefix: `{s.prefix or self.bot.settings.command_prefix}`",
+            f"DJ role: {f'<@&{s.dj_role_id}>' if s.dj_role_id else 'none'}",
+            f"Default volume: {s.volume}%",
+            f"Idle timeout: {s.idle_timeout_s // 60} min {s.idle_timeout_s % 60} s",
+            f"24/7: {'on' if s.always_on else 'off'}",
+            "Announce channel: "
+            + (f"<#{s.announce_channel_id}>" if s.announce_channel_id else "where commands are used"),
+        ]
+        await send(ctx, embeds.info("\n".join(lines), "Settings"))
+
+    async def _update(self, ctx: Ctx, text: str, **changes: object) -> None:
+        assert ctx.guild is not None
+        try:
+            await self.bot.sessions.update_settings(ctx.guild.id, **changes)
+        except InvalidSettingError as exc:
+            raise ZileanError(str(exc)) from None
+        await self.audit(
+            ctx, "settings", **{k: v for k, v in changes.items() if isinstance(v, int | str | bool)}
+        )
+        await self.reply(ctx, text)
+
+    @settings.command(name="prefix")
+    @app_commands.describe(prefix="1 to 5 characters")
+    @requires(Act.SETTINGS)
+    async def settings_prefix(self, ctx: Ctx, prefix: str) -> None:
+        """Change the prefix for text commands."""
+        await self._update(ctx, f"Prefix set to `{discord.utils.escape_markdown(prefix)}`.", prefix=prefix)
+
+    @settings.command(name="djrole")
+    @app_commands.describe(role="Members with this role may do everything (leave empty to unset)")
+    @requires(Act.SETTINGS)
+    async def settings_djrole(self, ctx: Ctx, role: discord.Role | None = None) -> None:
+        """Set (or unset) the DJ role."""
+        text = f"DJ role set to {role.mention}." if role else "DJ role unset."
+        await self._update(ctx, text, dj_role_id=role.id if role else None)
+
+    @settings.command(name="volume")
+    @app_commands.describe(percent="0 to 200")
+    @requires(Act.SETTINGS)
+    async def settings_volume(self, ctx: Ctx, percent: commands.Range[int, 0, 200]) -> None:
+        """Set the volume new sessions start at."""
+        await self._update(ctx, f"Default volume set to {percent}%.", volume=percent)
+
+    @settings.command(name="idle")
+    @app_commands.describe(seconds="How long to wait with nothing playing before leaving")
+    @requires(Act.SETTINGS)
+    async def settings_idle(self, ctx: Ctx, seconds: commands.Range[int, 0, 86_400]) -> None:
+        """Set the idle timeout (seconds)."""
+        await self._update(ctx, f"I'll leave after {seconds} s of silence.", idle_timeout_s=seconds)
+
+    @settings.command(name="announce")
+    @app_commands.describe(channel="Where to post now-playing (leave empty: where commands are used)")
+    @requires(Act.SETTINGS)
+    async def settings_announce(self, ctx: Ctx, channel: discord.TextChannel | None = None) -> None:
+        """Choose the channel for now-playing messages."""
+        text = (
+            f"Now-playing messages go to {channel.mention}." if channel else "Now-playing follows commands."
+        )
+        await self._update(ctx, text, announce_channel_id=channel.id if channel else None)
+
+    @commands.hybrid_command(name="247", aliases=["24/7", "alwayson"])
+    @app_commands.describe(enabled="on keeps me in voice even when idle")
+    @in_guild()
+    @requires(Act.SETTINGS)
+    async def always_on(self, ctx: Ctx, enabled: bool | None = None) -> None:
+        """Stay in voice even when nothing plays (24/7 mode)."""
+        assert ctx.guild is not None
+        current = (await self.bot.sessions.guild_settings(ctx.guild.id, fresh=True)).always_on
+        value = (not current) if enabled is None else enabled
+        await self._update(ctx, f"24/7 mode is {'on' if value else 'off'}.", always_on=value)
+
+    @commands.hybrid_group(
+        name="permissions", aliases=["perms"], fallback="show", invoke_without_command=True
+    )
+    @in_guild()
+    async def permissions(self, ctx: Ctx) -> None:
+        """Show who may do what here."""
+        assert ctx.guild is not None
+        rules = await self.bot.store.permissions.rules(ctx.guild.id)
+        lines = ["Default: listeners may play, skip and control; DJs and admins may do everything."]
+        for rule in rules:
+            who = f"<@&{rule.target_id}>" if rule.target_kind == "role" else f"<@{rule.target_id}>"
+            if rule.target_kind == "role" and rule.target_id == ctx.guild.id:
+                who = "@everyone"
+            flags = " ".join(
+                f"{name} {SHOWN[value]}"
+                for name, value in (
+                    ("play", rule.can_play),
+                    ("skip", rule.can_skip),
+                    ("clear", rule.can_clear),
+                    ("settings", rule.can_settings),
+                )
+            )
+            lines.append(f"{who}: {flags}")
+        await send(ctx, embeds.info("\n".join(lines), "Permissions"))
+
+    @permissions.command(name="set")
+    @app_commands.describe(
+        target="A role or a member", action="What to allow or deny", verdict="allow, deny or default"
+    )
+    @requires(Act.SETTINGS)
+    async def permissions_set(
+        self, ctx: Ctx, target: discord.Role | discord.Member, action: Flag, verdict: Verdict
+    ) -> None:
+        """Allow or deny play / skip / clear / settings for a role or member."""
+        assert ctx.guild is not None
+        kind = "role" if isinstance(target, discord.Role) else "user"
+        column = "can_" + Capability(action).value
+        await self.bot.store.permissions.set(ctx.guild.id, kind, target.id, **{column: VERDICTS[verdict]})
+        await self.audit(ctx, "permissions", target=f"{kind}:{target.id}", action=action, verdict=verdict)
+        await self.reply(ctx, f"{target.mention}: {action} → {verdict}.")
+
+    @permissions.command(name="reset")
+    @app_commands.describe(target="A role or a member")
+    @requires(Act.SETTINGS)
+    async def permissions_reset(self, ctx: Ctx, target: discord.Role | discord.Member) -> None:
+        """Remove every rule for a role or member."""
+        assert ctx.guild is not None
+        kind = "role" if isinstance(target, discord.Role) else "user"
+        removed = await self.bot.store.permissions.delete(ctx.guild.id, kind, target.id)
+        await self.reply(
+            ctx, f"Rules for {target.mention} removed." if removed else "There were no rules to remove."
+        )
+
+    @commands.hybrid_command(name="dashboard", aliases=["web"])
+    @in_guild()
+    async def dashboard(self, ctx: Ctx) -> None:
+        """Get the link to this server's dashboard."""
+        assert ctx.guild is not None
+        url = f"{self.bot.settings.web_base_url.rstrip('/')}/guilds/{ctx.guild.id}"
+        await send(ctx, embeds.info(f"[Open the dashboard]({url})", "Dashboard"), ephemeral=True)
+
+    @commands.hybrid_command(name="help")
+    async def help(self, ctx: Ctx) -> None:
+        """List every command."""
+        prefix = self.bot.settings.command_prefix
+        if ctx.guild is not None:
+            prefix = (await self.bot.sessions.guild_settings(ctx.guild.id)).prefix or prefix
+        lines = []
+        for command in sorted(self.bot.commands, key=lambda c: c.name):
+            lines.append(f"`{command.name}` — {command.short_doc}")
+        text = f"Use `/command` or `{discord.utils.escape_markdown(prefix)}command`.\n" + "\n".join(lines)
+        await send(ctx, embeds.info(text, "Commands"), ephemeral=True)

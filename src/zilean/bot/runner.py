@@ -1,0 +1,90 @@
+"""Build the bot and its collaborators from Settings and run it until it is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Sequence
+
+import aiohttp
+
+from zilean.bot.client import ZileanBot, apply_endpoints
+from zilean.bot.store import Store
+from zilean.config import Settings
+from zilean.core.errors import ConfigError
+from zilean.core.sources import Resolver, SourceOptions
+from zilean.db.engine import create_engine
+from zilean.db.migrate import ensure_current
+
+log = logging.getLogger(__name__)
+
+
+def source_options(settings: Settings) -> SourceOptions:
+    """The sources' options from the settings."""
+    return SourceOptions(
+        search_provider=settings.search_provider,
+        playlist_limit=settings.playlist_limit,
+        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+        trusted_origins=tuple(settings.trusted_media_origins),
+        spotify_client_id=settings.spotify_client_id,
+        spotify_client_secret=(
+            settings.spotify_client_secret.get_secret_value() if settings.spotify_client_secret else None
+        ),
+        spotify_api_base=settings.spotify_api_base,
+        spotify_accounts_base=settings.spotify_accounts_base,
+        library_dir=settings.library_dir,
+        ffmpeg_path=settings.ffmpeg_path,
+    )
+
+
+@contextlib.asynccontextmanager
+async def built_bot(
+    settings: Settings,
+    *,
+    shard_ids: Sequence[int] | None = None,
+    shard_count: int | None = None,
+    connector: aiohttp.BaseConnector | None = None,
+    guild_ready_timeout: float = 2.0,
+) -> AsyncIterator[ZileanBot]:
+    """A bot with a migrated database and a resolver; everything is closed on exit."""
+    apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    engine = create_engine(settings.database_url)
+    resolver: Resolver | None = None
+    try:
+        await ensure_current(engine, auto_migrate=settings.auto_migrate)
+        resolver = Resolver(source_options(settings))
+        bot = ZileanBot(
+            settings,
+            Store.from_engine(engine),
+            resolver,
+            connector=connector,
+            shard_ids=shard_ids,
+            shard_count=shard_count,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        try:
+            yield bot
+        finally:
+            if not bot.is_closed():
+                await bot.close()
+    finally:
+        if resolver is not None:
+            await resolver.close()
+        await engine.dispose()
+
+
+async def run_bot(
+    settings: Settings, *, shard_ids: Sequence[int] | None = None, shard_count: int | None = None
+) -> None:
+    """Connect and play until SIGINT/SIGTERM."""
+    if settings.discord_token is None:
+        raise ConfigError("DISCORD_TOKEN is not set; put the bot's token in .env (see README)")
+    token = settings.discord_token.get_secret_value()
+    async with built_bot(settings, shard_ids=shard_ids, shard_count=shard_count) as bot:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        await bot.start(token, reconnect=True)

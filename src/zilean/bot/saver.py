@@ -1,0 +1,136 @@
+"""Saves a guild session to the database in the order things happened, off the command path.
+
+Each save is computed when it is asked for (a snapshot), then written by one worker task per
+guild, so writes never reorder and a slow database never delays a reply or the audio. While a
+track plays, the position is re-anchored every `HEARTBEAT_S`, so a killed bot resumes within
+about that much of where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from zilean.bot.queue_sync import plan
+from zilean.bot.store import PlayerSnapshot, Store, loop_to_db
+from zilean.core.track import Track
+from zilean.db.connector import utcnow
+
+if TYPE_CHECKING:
+    from zilean.bot.session import GuildSession
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 1.0
+Job = Callable[[], Awaitable[object]]
+
+
+class Saver:
+    """Ordered, asynchronous persistence of one guild session."""
+
+    def __init__(self, store: Store, guild_id: int, persisted_ids: list[int] | None = None) -> None:
+        self.store = store
+        self.guild_id = guild_id
+        self._session: GuildSession | None = None
+        self._persisted: list[int] = list(persisted_ids or [])
+        self._jobs: asyncio.Queue[Job | None] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._state_pending = False
+
+    def bind(self, session: GuildSession) -> None:
+        """Start saving `session` (called once by the session's owner)."""
+        self._session = session
+        self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"saver-{self.guild_id}")
+        self._heartbeat = asyncio.get_running_loop().create_task(
+            self._beat(), name=f"heartbeat-{self.guild_id}"
+        )
+
+    def save_now(self, position_ms: int | None = None) -> None:
+        """Snapshot the queue and the player state now; write them in order."""
+        session = self._session
+        if session is None:
+            return
+        after = [entry.id for entry in session.queue.upcoming]
+        ops = plan(self._persisted, after)
+        if ops:
+            tracks = {entry.id: entry.track for entry in session.queue.upcoming}
+            self._persisted = after
+            self._push(lambda: self.store.apply(self.guild_id, ops, tracks))
+        state = self._snapshot(session, position_ms)
+        self._push(lambda: self.store.save_player(state))
+
+    def played(self, track: Track) -> None:
+        """Record a track in the play history."""
+        self._push(lambda: self.store.history.record(self.guild_id, track))
+
+    async def flush(self) -> None:
+        """Wait until everything asked so far is written."""
+        await self._jobs.join()
+
+    async def forget(self) -> None:
+        """The bot left voice for good: drop the saved player and queue."""
+        self._persisted = []
+        self._push(lambda: self.store.queue.clear(self.guild_id))
+        self._push(lambda: self.store.player.delete(self.guild_id))
+        await self.flush()
+
+    async def close(self) -> None:
+        """Write what is pending, then stop."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        if self._worker is not None and not self._worker.done():
+            self._jobs.put_nowait(None)
+            await asyncio.wait({self._worker}, timeout=10)
+
+    def _push(self, job: Job) -> None:
+        self._jobs.put_nowait(job)
+
+    def _snapshot(self, session: GuildSession, position_ms: int | None) -> Any:
+        current = session.current
+        voice = session.voice
+        channel = getattr(voice, "channel", None) if voice is not None and voice.is_connected() else None
+        return PlayerSnapshot(
+            guild_id=self.guild_id,
+            voice_channel_id=channel.id if channel is not None else None,
+            text_channel_id=session.text_channel_id,
+            track=current.track if current is not None else None,
+            position_ms=max(0, session.position_ms if position_ms is None else position_ms),
+            anchor_at=utcnow(),
+            paused=session.paused,
+            volume=session.volume,
+            effects=session.effects,
+            loop_mode=loop_to_db(session.queue.loop),
+        )
+
+    async def _run(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                if job is None:
+                    return
+                await job()
+            except Exception:
+                log.exception("could not save the player of guild %s", self.guild_id)
+            finally:
+                self._jobs.task_done()
+
+    async def _beat(self) -> None:
+        """Re-anchor the position while playing (the queue is saved by the changes themselves)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            session = self._session
+            if session is None or session.current is None or session.paused or self._state_pending:
+                continue
+            state = self._snapshot(session, None)
+            self._state_pending = True
+
+            async def write(state: Any = state) -> None:
+                try:
+                    await self.store.save_player(state)
+                finally:
+                    self._state_pending = False
+
+            self._push(write)

@@ -1,0 +1,116 @@
+"""The bot's access to the database: the repositories, plus the mapping to core values (policy, loop mode)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from zilean.bot.queue_sync import Insert, Move, Pop, QueueOp, Remove, Rewrite
+from zilean.core.permissions import GuildPolicy, PermissionRule
+from zilean.core.queue import LoopMode
+from zilean.core.track import Track
+from zilean.db import records
+from zilean.db.connector import Connector
+from zilean.db.records import GuildSettings, HistoryEntry
+from zilean.db.records import PermissionRule as StoredRule
+from zilean.db.records import QueueEntry as StoredEntry
+from zilean.db.repos.audit import AuditRepo
+from zilean.db.repos.history import HistoryRepo
+from zilean.db.repos.permissions import PermissionsRepo
+from zilean.db.repos.player_state import PlayerStateRepo
+from zilean.db.repos.queue import QueueRepo
+from zilean.db.repos.settings import GuildSettingsRepo
+
+log = logging.getLogger(__name__)
+
+# The saved player state's record type (named PlayerState, or PlayerSnapshot in newer db code).
+PlayerSnapshot: Any = getattr(records, "PlayerSnapshot", None) or records.PlayerState
+# The stored loop mode names: "track" or "one" for what the core queue calls "one".
+_FROM_DB = {"off": LoopMode.OFF, "one": LoopMode.ONE, "track": LoopMode.ONE, "queue": LoopMode.QUEUE}
+MAX_RESTORED_ENTRIES = 10_000
+
+
+def loop_to_db(mode: LoopMode) -> Any:
+    """The stored name of a loop mode (whichever spelling this schema accepts)."""
+    if mode is LoopMode.ONE and "track" in records.LoopMode.__args__:
+        return "track"
+    return mode.value
+
+
+def loop_from_db(name: str) -> LoopMode:
+    """The core loop mode of a stored name."""
+    return _FROM_DB.get(name, LoopMode.OFF)
+
+
+def policy_from(settings: GuildSettings, rules: Sequence[StoredRule]) -> GuildPolicy:
+    """The permission policy of a guild from its stored settings and rules (@everyone is the guild id)."""
+    converted = tuple(
+        PermissionRule(
+            role_id=rule.target_id if rule.target_kind == "role" else None,
+            user_id=rule.target_id if rule.target_kind == "user" else None,
+            play=rule.can_play,
+            skip=rule.can_skip,
+            clear=rule.can_clear,
+            settings=rule.can_settings,
+        )
+        for rule in rules
+    )
+    return GuildPolicy(dj_role_id=settings.dj_role_id, rules=converted, everyone_role_id=settings.guild_id)
+
+
+class Store:
+    """Every repository the bot uses, over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.settings = GuildSettingsRepo(connector)
+        self.queue = QueueRepo(connector)
+        self.player = PlayerStateRepo(connector)
+        self.history = HistoryRepo(connector)
+        self.permissions = PermissionsRepo(connector)
+        self.audit = AuditRepo(connector)
+
+    @classmethod
+    def from_engine(cls, engine: AsyncEngine) -> Store:
+        """A store over an engine the caller built (and will dispose)."""
+        return cls(Connector(engine))
+
+    async def policy(self, guild_id: int) -> GuildPolicy:
+        """The guild's permission policy, read fresh (edits from the dashboard apply at once)."""
+        settings = await self.settings.get(guild_id)
+        return policy_from(settings, await self.permissions.rules(guild_id))
+
+    async def queued(self, guild_id: int) -> list[StoredEntry]:
+        """Every upcoming entry, in play order."""
+        return await self.queue.page(guild_id, 0, MAX_RESTORED_ENTRIES)
+
+    async def apply(self, guild_id: int, ops: Sequence[QueueOp], tracks: dict[int, Track]) -> None:
+        """Mirror queue operations (see queue_sync) into the queue table."""
+        for op in ops:
+            if isinstance(op, Pop):
+                for _ in range(op.count):
+                    await self.queue.pop_next(guild_id)
+            elif isinstance(op, Insert):
+                await self.queue.insert(guild_id, op.index, [tracks[i] for i in op.ids])
+            elif isinstance(op, Remove):
+                await self.queue.remove(guild_id, op.index)
+            elif isinstance(op, Move):
+                await self.queue.move(guild_id, op.source, op.destination)
+            elif isinstance(op, Rewrite):
+                await self.queue.clear(guild_id)
+                await self.queue.append(guild_id, [tracks[i] for i in op.ids])
+
+    async def recent_history(self, guild_id: int, limit: int = 15) -> list[HistoryEntry]:
+        """The most recently played tracks."""
+        return await self.history.recent(guild_id, limit)
+
+    async def save_player(self, state: Any) -> None:
+        """Store the player's state (the resume point after a restart)."""
+        await self.player.save(state)
+
+    async def audit_discord(self, guild_id: int, actor_id: int, action: str, **detail: Any) -> None:
+        """Record who did what from Discord."""
+        await self.audit.record(guild_id, actor_id, "discord", action, detail)
