@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import aiohttp
 import discord
 import httpx
@@ -36,12 +38,12 @@ async def test_pcm_websocket_streams_what_the_bot_plays(
     url = f"{sandbox.base_url}/_sandbox/voice/{user_in_voice.guild_id}/pcm"
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         voice = await channel.connect(timeout=15)
+        tone = discord.FFmpegOpusAudio(
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            before_options="-f lavfi",
+            executable=imageio_ffmpeg.get_ffmpeg_exe(),
+        )
         try:
-            tone = discord.FFmpegOpusAudio(
-                "sine=frequency=440:sample_rate=48000:duration=3",
-                before_options="-f lavfi",
-                executable=imageio_ffmpeg.get_ffmpeg_exe(),
-            )
             voice.play(tone)
             pcm = bytearray()
             while len(pcm) < 48000 * 4:  # one second of 48 kHz stereo s16le
@@ -51,6 +53,8 @@ async def test_pcm_websocket_streams_what_the_bot_plays(
         finally:
             voice.stop()
             await voice.disconnect()
+            del tone
+            gc.collect()  # collect the leaked pipe here, under this test's filters, not in a later test
     left = np.frombuffer(bytes(pcm[: 48000 * 4]), dtype="<i2").reshape(-1, 2)[:, 0].astype(float)
     spectrum = np.abs(np.fft.rfft(left * np.hanning(len(left))))
     dominant = np.fft.rfftfreq(len(left), 1 / 48000)[int(np.argmax(spectrum))]
