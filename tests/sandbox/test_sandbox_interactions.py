@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 from typing import Any
 
 import discord
@@ -77,7 +78,10 @@ async def test_attachment_option_resolves_and_downloads(
     @sandbox_client.tree.command(name="upload", description="Play an uploaded file")
     async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
         data = await file.read()
-        await interaction.response.send_message(f"{file.filename}:{len(data)}:{data[:4].decode()}")
+        receipt = discord.File(io.BytesIO(data[::-1]), filename="reversed.bin")
+        await interaction.response.send_message(
+            f"{file.filename}:{len(data)}:{data[:4].decode()}", file=receipt
+        )
 
     await sync(sandbox_client, sandbox)
     payload = base64.b64encode(b"fLaC" + bytes(96)).decode()
@@ -85,7 +89,9 @@ async def test_attachment_option_resolves_and_downloads(
         sandbox_http, sandbox, "upload", file={"filename": "a.flac", "content_base64": payload}
     )
     (reply,) = await responses(sandbox_http, interaction_id, 1)
-    assert reply["content"] == "a.flac:100:fLaC"
+    assert reply["content"] == "a.flac:100:fLaC" and reply["attachments"] == ["reversed.bin"]
+    (stored,) = sandbox.world.messages[int(reply["message_id"])].attachments
+    assert stored.data == (b"fLaC" + bytes(96))[::-1]  # the multipart callback carried the file
 
 
 async def test_defer_then_followups_and_edit_original(

@@ -153,7 +153,8 @@ class Interactions:
         interaction = self.by_id.get(int(request.match_info["interaction_id"]))
         if interaction is None or interaction.token != request.match_info["token"]:
             raise unknown("interaction", UNKNOWN_INTERACTION)
-        body = await request.json()
+        raw = await read_body(request)  # JSON, or multipart when the response carries files
+        body = raw.payload
         kind = int(body.get("type", 0))
         late = time.monotonic() - interaction.created > INITIAL_DEADLINE_S
         if late or interaction.acknowledged:
@@ -180,7 +181,7 @@ class Interactions:
                     }
                 },
             )
-        message = self._initial(interaction, kind, MessageBody(body.get("data") or {}))
+        message = self._initial(interaction, kind, MessageBody(body.get("data") or {}, raw.uploads))
         interaction.response_type = kind
         if request.query.get("with_response") not in ("1", "true", "True"):
             return no_content()

@@ -165,7 +165,9 @@ def attachment(base_url: str, message_channel_id: int, a: Attachment) -> dict[st
     }
 
 
-def message(world: World, base_url: str, m: Message, *, with_content: bool = True) -> dict[str, Any]:
+def message(
+    world: World, base_url: str, m: Message, *, with_content: bool = True, with_reference: bool = True
+) -> dict[str, Any]:
     """A message object; `with_content` False blanks what the MESSAGE_CONTENT intent guards."""
     author = world.users[m.author_id]
     data: dict[str, Any] = {
@@ -204,5 +206,10 @@ def message(world: World, base_url: str, m: Message, *, with_content: bool = Tru
         if m.guild_id:
             data["message_reference"]["guild_id"] = str(m.guild_id)
         ref = world.messages.get(m.reference_id)
-        data["referenced_message"] = message(world, base_url, ref, with_content=with_content) if ref else None
+        if with_reference:  # one level only, like Discord
+            data["referenced_message"] = (
+                message(world, base_url, ref, with_content=with_content, with_reference=False)
+                if ref
+                else None
+            )
     return data
