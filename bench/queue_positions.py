@@ -43,6 +43,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -150,6 +151,12 @@ class NaiveQueue:
         async with self._db.write() as conn:
             await conn.execute(delete(naive).where(naive.c.guild_id == guild))
 
+    async def settle(self) -> None:
+        """Fresh planner statistics, as QueueRepo takes after a big append (fair comparison)."""
+        if self._db.dialect == "postgresql":
+            async with self._db.write() as conn:
+                await conn.execute(text("ANALYZE naive_queue"))
+
 
 async def _shift(conn: Any, guild: int, lo: int, hi: int | None, delta: int) -> None:
     """Add `delta` to positions lo..hi: first to negatives, then back, so UNIQUE never trips midway."""
@@ -203,6 +210,9 @@ class Gapped:
     async def clear(self, guild: int) -> None:
         await self.q.clear(guild)
 
+    async def settle(self) -> None:
+        """Nothing to do: QueueRepo refreshes statistics itself after a big append."""
+
 
 async def timed(action: Callable[[], Awaitable[None]]) -> float:
     start = time.perf_counter()
@@ -227,6 +237,7 @@ async def measure(impl: Any, ops: int, rng: random.Random) -> dict[str, tuple[fl
 
     await impl.clear(GUILD)
     await impl.append(GUILD, make_tracks(QUEUE_SIZE, "q"))
+    await impl.settle()
     size = QUEUE_SIZE
     extra = make_tracks(ops, "n")
     samples = []
