@@ -77,14 +77,7 @@ class VoiceStates:
             if self.voice is not None:
                 self.voice.end_session(guild_id)
             return
-        self.move(
-            guild_id,
-            bot_id,
-            channel_id,
-            session.session_id,
-            self_mute=bool(data.get("self_mute")),
-            self_deaf=bool(data.get("self_deaf")),
-        )
+        rejoin = self.channel_of(guild_id, bot_id) == channel_id
         token = secrets.token_hex(8)
         endpoint = None
         if self.voice is not None:
@@ -95,7 +88,16 @@ class VoiceStates:
         else:
             log.warning("no voice server in this sandbox; VOICE_SERVER_UPDATE carries a null endpoint")
         # Only the session that asked receives its voice server, as on Discord.
-        session.push("VOICE_SERVER_UPDATE", {"token": token, "guild_id": str(guild_id), "endpoint": endpoint})
+        server_update = {"token": token, "guild_id": str(guild_id), "endpoint": endpoint}
+        if rejoin:
+            # Re-joining the same channel (discord.py does this to resume after voice close 4015): a
+            # connected VoiceClient only leaves its "connected" state on a server update, and then
+            # needs the state update to finish the handshake, so the server update goes first.
+            session.push("VOICE_SERVER_UPDATE", server_update)
+        flags = {"self_mute": bool(data.get("self_mute")), "self_deaf": bool(data.get("self_deaf"))}
+        self.move(guild_id, bot_id, channel_id, session.session_id, **flags)
+        if not rejoin:
+            session.push("VOICE_SERVER_UPDATE", server_update)
 
     def status(self, guild_id: int) -> dict[str, Any]:
         """The bot's voice status in a guild plus the voice server's analysis."""
