@@ -279,7 +279,7 @@ class Gateway:
     def _members_chunk(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild_ids = data.get("guild_id")
         for raw in guild_ids if isinstance(guild_ids, list) else [guild_ids]:
-            guild = self.world.guilds.get(int(raw))
+            guild = self.world.guilds.get(int(raw)) if raw else None
             if guild is None:
                 continue
             members = [payloads.member(self.world, m) for m in guild.members.values()]

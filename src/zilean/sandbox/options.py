@@ -48,9 +48,9 @@ def _resolve(world: World, guild: Guild | None, kind: int, value: Any, resolved:
         if kind == CHANNEL and world.channel(snowflake) is not None:
             channel = world.channel(snowflake)
             assert channel is not None
-            data = payloads.channel(channel)
-            data["permissions"] = str(guild.permissions_of(world.bot_user_id) if guild else 0)
-            resolved.setdefault("channels", {})[str(snowflake)] = data
+            channel_data = payloads.channel(channel)
+            channel_data["permissions"] = str(guild.permissions_of(world.bot_user_id) if guild else 0)
+            resolved.setdefault("channels", {})[str(snowflake)] = channel_data
             return str(snowflake)
         raise OptionError(f"no such user, role or channel: {value}")
     if kind == INTEGER:
