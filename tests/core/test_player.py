@@ -9,6 +9,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -244,7 +245,7 @@ async def test_play_replaces_and_stop_stops(harness: Harness, audio_dir: Path) -
     harness.player.play(spec_for(audio_dir / "a440_3s.wav"), tag="one")
     harness.sink.start()
     await harness.audio_frames(5)
-    harness.player.play(spec_for(audio_dir / "a660_1s.wav"), tag="two")
+    harness.player.play(spec_for(audio_dir / "steps.wav"), tag="two")
     await harness.until(lambda: harness.player.state is PlayerState.PLAYING, "the second track")
     harness.player.stop()
     await harness.until(lambda: not harness.sink.running, "the sink to stop")
@@ -264,3 +265,32 @@ async def test_bad_volume_and_effects_are_refused_with_user_messages(
     with pytest.raises(UnknownEffectError, match="Unknown effect"):
         harness.player.set_effects(("nope",))
     assert harness.player.spec is not None and harness.player.spec.volume_percent == 100
+
+
+class RecordingStream(OpusStream):
+    """The real OpusStream, noting which thread closes it."""
+
+    closed_by: ClassVar[list[str]] = []
+
+    def close(self) -> None:
+        RecordingStream.closed_by.append(threading.current_thread().name)
+        super().close()
+
+
+async def test_the_sink_thread_never_waits_for_ffmpeg_to_exit(audio_dir: Path) -> None:
+    events: list[PlayerEvent] = []
+    player = Player(
+        lambda spec: RecordingStream(ffmpeg_exe(), spec), events.append, asyncio.get_running_loop()
+    )
+    sink = FakeSink(player)
+    RecordingStream.closed_by.clear()
+    player.play(spec_for(audio_dir / "a440_1s.wav"), tag="t")
+    sink.start()
+    await asyncio.sleep(0.3)
+    player.seek(500)  # the old stream is closed when the new one takes over, inside read_frame()
+    await asyncio.sleep(1.2)
+    sink.stop()
+    player.close()
+    assert any(isinstance(event, TrackEnded) for event in events)
+    assert len(RecordingStream.closed_by) >= 2
+    assert all(name.startswith("zilean-player") for name in RecordingStream.closed_by)

@@ -214,28 +214,32 @@ class Player:
 
     # --- state -----------------------------------------------------------------------------
 
+    # Read under the lock: the sink thread may be between ending one track and starting the preload.
+
     @property
     def state(self) -> PlayerState:
         """Where the state machine is."""
-        return self._state
+        with self._lock:
+            return self._state
 
     @property
     def position_ms(self) -> int:
         """How far into the current track the frames handed out so far reach (0 when idle)."""
-        feed = self._feed
-        return 0 if feed is None else round(feed.position_ms)
+        with self._lock:
+            return 0 if self._feed is None else round(self._feed.position_ms)
 
     @property
     def tag(self) -> object:
         """The tag of the track now loaded (given to play() or preload()), None when idle."""
-        feed = self._feed
-        return None if feed is None else feed.tag
+        with self._lock:
+            return None if self._feed is None else self._feed.tag
 
     @property
     def spec(self) -> PlaybackSpec | None:
         """The spec now playing, with the latest volume and effects even before the switch."""
-        feed = self._pending or self._feed
-        return None if feed is None else feed.spec
+        with self._lock:
+            feed = self._pending or self._feed
+            return None if feed is None else feed.spec
 
     @property
     def stream_serial(self) -> int:
@@ -376,7 +380,7 @@ class Player:
     def _close_later(self, stream: FrameStream) -> None:
         """Close a stream on the worker thread: close() waits for ffmpeg to exit."""
         try:
-            self._close_later(stream)
+            self._worker.submit(stream.close)
         except RuntimeError:  # the worker is shut down (the player is closing): close here
             stream.close()
 
