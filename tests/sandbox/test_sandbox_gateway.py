@@ -7,7 +7,7 @@ import httpx
 from discord.ext import commands
 
 from zilean.sandbox import Sandbox
-from zilean.sandbox.testing import VoiceUser, wait_until
+from zilean.sandbox.testing import VoiceUser, client_options, running_client, wait_until
 
 
 def collector(bot: commands.Bot) -> list[str]:
@@ -111,3 +111,20 @@ async def test_user_in_voice_fixture_is_seen_by_a_later_client(
     member = sandbox_client.get_guild(user_in_voice.guild_id).get_member(user_in_voice.user_id)  # type: ignore[union-attr]
     assert member is not None and member.voice is not None
     assert member.voice.channel.id == user_in_voice.channel_id  # type: ignore[union-attr]
+
+
+async def test_member_queries_are_answered_with_chunks(
+    sandbox: Sandbox, sandbox_client: commands.Bot
+) -> None:
+    guild = sandbox_client.get_guild(sandbox.world.first_guild.id)
+    assert guild is not None
+    found = await guild.query_members("al")  # op 8 → GUILD_MEMBERS_CHUNK with the nonce
+    assert [m.name for m in found] == ["alice"]
+
+
+async def test_auto_sharded_client_uses_gateway_bot(sandbox: Sandbox) -> None:
+    intents = discord.Intents.default()
+    client = discord.AutoShardedClient(intents=intents, **client_options(sandbox))
+    async with running_client(sandbox, client):
+        assert client.shard_count == 1 and [g.name for g in client.guilds] == ["Zilean Sandbox"]
+        assert sandbox.gateway.status()[0]["shard"] == [0, 1]
