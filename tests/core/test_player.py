@@ -294,3 +294,18 @@ async def test_the_sink_thread_never_waits_for_ffmpeg_to_exit(audio_dir: Path) -
     assert any(isinstance(event, TrackEnded) for event in events)
     assert len(RecordingStream.closed_by) >= 2
     assert all(name.startswith("zilean-player") for name in RecordingStream.closed_by)
+
+
+async def test_a_pause_while_loading_holds_until_resume(harness: Harness, audio_dir: Path) -> None:
+    harness.player.play(spec_for(audio_dir / "a440_1s.wav"), tag="t")
+    harness.player.pause()
+    assert harness.player.state is PlayerState.PAUSED
+    harness.sink.start()
+    await asyncio.sleep(0.3)  # ffmpeg has long had packets ready; a paused player must not take them
+    assert harness.sink.audio() == [] and harness.player.position_ms == 0
+    assert not any(isinstance(event, TrackStarted) for event in harness.events)
+    harness.player.resume()
+    await harness.until(lambda: harness.ended() != [], "the end")
+    assert harness.events[0] == TrackPaused("t", 0) and harness.events[1] == TrackResumed("t", 0)
+    assert harness.events[2] == TrackStarted("t", 0)
+    assert abs(len(harness.sink.audio()) - 50) <= 1

@@ -94,6 +94,7 @@ class Player:
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zilean-player")
         self._state = PlayerState.IDLE
+        self._resume_state = PlayerState.PLAYING  # what resume() returns to (a pause may come while loading)
         self._feed: Feed | None = None  # what read_frame() plays
         self._pending: Feed | None = None  # a restart of the same track, taking over on its first packet
         self._duration_ms: int | None = None
@@ -169,15 +170,15 @@ class Player:
     def pause(self) -> None:
         """Hold playback at the current position."""
         with self._lock:
-            if self._state is PlayerState.PLAYING and self._feed is not None:
-                self._state = PlayerState.PAUSED
+            if self._state in (PlayerState.PLAYING, PlayerState.LOADING) and self._feed is not None:
+                self._resume_state, self._state = self._state, PlayerState.PAUSED
                 self._emit(TrackPaused(self._feed.tag, round(self._feed.position_ms)))
 
     def resume(self) -> None:
         """Continue from where pause() stopped."""
         with self._lock:
             if self._state is PlayerState.PAUSED and self._feed is not None:
-                self._state = PlayerState.PLAYING
+                self._state = self._resume_state
                 self._emit(TrackResumed(self._feed.tag, round(self._feed.position_ms)))
 
     def seek(self, position_ms: int) -> None:
