@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 import httpx
+from discord import app_commands
 from discord.ext import commands
 
 from zilean.sandbox import Sandbox
@@ -210,3 +211,56 @@ async def test_raw_callback_rules(sandbox: Sandbox, sandbox_http: httpx.AsyncCli
     assert wrong_token.status_code == 404 and wrong_token.json()["code"] == 10062
     original = await sandbox_http.get(f"/api/v10/webhooks/{app}/{token}/messages/@original")
     assert original.json()["content"] == "pong"
+
+
+async def test_autocomplete_choices(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    async def songs(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        titles = ["Never Gonna Give You Up", "Neon Lights", "Blue"]
+        return [app_commands.Choice(name=t, value=t) for t in titles if t.lower().startswith(current.lower())]
+
+    @sandbox_client.tree.command(name="play", description="Play a song")
+    @app_commands.autocomplete(query=songs)
+    async def play(interaction: discord.Interaction, query: str, volume: int = 100) -> None:
+        await interaction.response.send_message(query)
+
+    await sync(sandbox_client, sandbox)
+    reply = await sandbox_http.post(
+        "/_sandbox/interactions",
+        json={**where(sandbox), "command": "play", "options": {"query": "ne"}, "focused": "query"},
+    )
+    (answer,) = await responses(sandbox_http, reply.json()["interaction_id"], 1)
+    assert answer["type"] == 8
+    assert [c["name"] for c in answer["data"]["choices"]] == ["Never Gonna Give You Up", "Neon Lights"]
+
+
+async def test_modal_submit(
+    sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
+) -> None:
+    submitted: list[tuple[str, str]] = []
+
+    class AddSong(discord.ui.Modal, title="Add a song"):
+        url = discord.ui.TextInput(label="URL", custom_id="url")
+        note = discord.ui.TextInput(label="Note", custom_id="note", required=False)
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            submitted.append((self.url.value, self.note.value))
+            await interaction.response.send_message(f"added {self.url.value}", ephemeral=True)
+
+    @sandbox_client.tree.command(name="add", description="Add a song by URL")
+    async def add(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(AddSong())
+
+    await sync(sandbox_client, sandbox)
+    shown = await run(sandbox_http, sandbox, "add")
+    (modal,) = await responses(sandbox_http, shown, 1)
+    assert modal["type"] == 9 and modal["data"]["title"] == "Add a song"
+    missing = await sandbox_http.post("/_sandbox/modals", json={"interaction_id": shown, "values": {}})
+    assert missing.status_code == 400
+    sent = await sandbox_http.post(
+        "/_sandbox/modals", json={"interaction_id": shown, "values": {"url": "https://example.com/a.mp3"}}
+    )
+    (reply,) = await responses(sandbox_http, sent.json()["interaction_id"], 1)
+    assert submitted == [("https://example.com/a.mp3", "")]
+    assert reply["content"] == "added https://example.com/a.mp3" and reply["ephemeral"] is True

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from zilean.sandbox import payloads
 from zilean.sandbox.messages import MessageBody, Upload
-from zilean.sandbox.options import OptionError, command_data, find_component
+from zilean.sandbox.options import OptionError, command_data, find_component, modal_submit_data
 from zilean.sandbox.responses import DiscordHTTPError, json_response
 
 if TYPE_CHECKING:
@@ -127,18 +127,30 @@ class ControlApi:
         options = body.get("options") or {}
         if isinstance(options, list):
             options = {o["name"]: o["value"] for o in options}
+        focused = str(body["focused"]) if body.get("focused") else None
+        guild = self.world.guilds.get(guild_id or 0)
         try:
-            data = command_data(
-                self.world,
-                self.world.guilds.get(guild_id or 0),
-                command,
-                words[1:],
-                options,
-                self.sb.base_url,
-            )
+            data = command_data(self.world, guild, command, words[1:], options, self.sb.base_url, focused)
         except OptionError as exc:
             raise bad_request(str(exc)) from None
-        interaction = self.sb.interactions.create(2, channel_id, user_id, data)
+        # Type 4 is APPLICATION_COMMAND_AUTOCOMPLETE: the bot answers with callback type 8 and choices.
+        interaction = self.sb.interactions.create(4 if focused else 2, channel_id, user_id, data)
+        return json_response({"interaction_id": str(interaction.id)})
+
+    async def post_modal(self, request: web.Request) -> web.Response:
+        """POST /_sandbox/modals {interaction_id, values: {custom_id: value}}: submit the bot's modal."""
+        body = await _json(request)
+        shown = self.sb.interactions.by_id.get(_int(body, "interaction_id"))
+        modal = next((r["data"] for r in shown.responses if r.get("type") == 9), None) if shown else None
+        if shown is None or modal is None:
+            raise bad_request("that interaction was not answered with a modal")
+        try:
+            data = modal_submit_data(modal, body.get("values") or {})
+        except OptionError as exc:
+            raise bad_request(str(exc)) from None
+        user_id = int(body.get("user_id") or shown.user_id)
+        source = self.world.messages.get(shown.source_message_id or 0)
+        interaction = self.sb.interactions.create(5, shown.channel_id, user_id, data, source=source)
         return json_response({"interaction_id": str(interaction.id)})
 
     async def get_interaction(self, request: web.Request) -> web.Response:
@@ -260,6 +272,7 @@ class ControlApi:
         r.add_post("/_sandbox/messages", self.post_message)
         r.add_post("/_sandbox/interactions", self.post_interaction)
         r.add_get("/_sandbox/interactions/{interaction_id:\\d+}", self.get_interaction)
+        r.add_post("/_sandbox/modals", self.post_modal)
         r.add_post("/_sandbox/components", self.post_component)
         r.add_get("/_sandbox/channels/{channel_id:\\d+}/messages", self.channel_messages)
         r.add_post("/_sandbox/voice", self.set_voice)

@@ -69,17 +69,23 @@ def _options(
     given: dict[str, Any],
     resolved: dict[str, Any],
     base_url: str,
+    focused: str | None = None,
 ) -> list[dict[str, Any]]:
     by_name = {d["name"]: d for d in defs}
     unknown = sorted(set(given) - set(by_name))
     if unknown:
         raise OptionError(f"unknown options {unknown}; the command has {sorted(by_name)}")
     missing = [d["name"] for d in defs if d.get("required") and d["name"] not in given]
-    if missing:
+    if missing and focused is None:  # while autocompleting, the user has not filled everything in yet
         raise OptionError(f"missing required options {missing}")
+    if focused is not None and focused not in by_name:
+        raise OptionError(f"cannot focus unknown option {focused!r}")
     result = []
     for name, value in given.items():
         kind = int(by_name[name]["type"])
+        if name == focused:  # the text being typed, always a string
+            result.append({"name": name, "type": kind, "value": str(value), "focused": True})
+            continue
         if kind == ATTACHMENT and isinstance(value, dict):
             value = {**value, "_base_url": base_url}
         result.append({"name": name, "type": kind, "value": _resolve(world, guild, kind, value, resolved)})
@@ -93,8 +99,9 @@ def command_data(
     words: list[str],
     given: dict[str, Any],
     base_url: str,
+    focused: str | None = None,
 ) -> dict[str, Any]:
-    """`data` for an application-command interaction: `words` are subcommand names after the command name."""
+    """`data` for a command (or, with `focused`, autocomplete) interaction; `words` name subcommands."""
     resolved: dict[str, Any] = {}
     defs = command.get("options") or []
     path: list[dict[str, Any]] = []
@@ -108,7 +115,7 @@ def command_data(
         defs = match.get("options") or []
     if any(d["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP) for d in defs):
         raise OptionError(f"/{command['name']} needs a subcommand: {[d['name'] for d in defs]}")
-    options = _options(world, guild, defs, given, resolved, base_url)
+    options = _options(world, guild, defs, given, resolved, base_url, focused)
     for sub in reversed(path):
         options = [{"name": sub["name"], "type": sub["type"], "options": options}]
     data: dict[str, Any] = {
@@ -136,3 +143,38 @@ def find_component(components: list[dict[str, Any]], custom_id: str) -> dict[str
         if isinstance(accessory, dict) and accessory.get("custom_id") == custom_id:
             return accessory
     return None
+
+
+def modal_submit_data(modal: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """MODAL_SUBMIT `data` answering `modal` (the bot's callback type 9 data), mirroring its layout."""
+    rows: list[dict[str, Any]] = []
+    asked: set[str] = set()
+    for top in modal.get("components") or []:
+        inner = top.get("components") or (
+            [top["component"]] if isinstance(top.get("component"), dict) else []
+        )
+        answered = []
+        for component in inner:
+            custom_id = component.get("custom_id")
+            if custom_id is None:
+                continue
+            asked.add(custom_id)
+            value = values.get(custom_id, component.get("value") or "")
+            if component.get("required", True) and component.get("type") == 4 and not value:
+                raise OptionError(f"the modal needs a value for {custom_id!r}")
+            answer: dict[str, Any] = {"type": component["type"], "custom_id": custom_id}
+            if component["type"] == 4:
+                answer["value"] = str(value)
+            else:
+                answer["values"] = [str(v) for v in (value if isinstance(value, list) else [value])]
+            answered.append(answer)
+        if top.get("type") == 1:
+            rows.append({"type": 1, "components": answered})
+        elif answered:
+            rows.append({"type": top["type"], "id": top.get("id"), "component": answered[0]})
+    unknown = set(values) - {
+        c.get("custom_id") for r in rows for c in r.get("components", [r.get("component", {})])
+    }
+    if unknown:
+        raise OptionError(f"the modal has no inputs {sorted(unknown)}")
+    return {"custom_id": modal.get("custom_id"), "components": rows}
