@@ -213,7 +213,7 @@ async def test_a_stream_that_cannot_start_fails_the_same_way(audio_dir: Path) ->
     player = Player(refuse, events.append, asyncio.get_running_loop(), linger_ms=40)
     player.play(spec_for(audio_dir / "a440_1s.wav"), tag="x")
     await asyncio.sleep(0.05)
-    assert events == [TrackEnded("x", EndReason.FAILED, 0, "This track could not be played.")]
+    assert events == [TrackEnded("x", EndReason.FAILED, 0, "Only http(s) media can be streamed.")]
     assert [player.read_frame(), player.read_frame(), player.read_frame()] == [
         OPUS_SILENCE,
         OPUS_SILENCE,

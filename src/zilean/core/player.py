@@ -143,8 +143,8 @@ class Player:
             if self._feed is not None:
                 self._end_locked(EndReason.REPLACED)
             self._drop_preload_locked()
-            if feed is None:
-                self._emit(TrackEnded(tag, EndReason.FAILED, spec.start_ms, FAILED_MESSAGE))
+            if isinstance(feed, str):
+                self._emit(TrackEnded(tag, EndReason.FAILED, spec.start_ms, feed))
                 self._linger_left = self._linger_frames
                 return
             self._install_locked(feed, duration_ms)
@@ -249,8 +249,8 @@ class Player:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _start(self, spec: PlaybackSpec, tag: object, *, align: bool = False) -> Feed | None:
-        """Create and start a stream for `spec` (outside the lock); None if it could not start."""
+    def _start(self, spec: PlaybackSpec, tag: object, *, align: bool = False) -> Feed | str:
+        """Create and start a stream for `spec` (outside the lock); a user-safe message if it could not."""
         stream: FrameStream | None = None
         try:
             stream = self._factory(spec)
@@ -260,7 +260,7 @@ class Player:
             log.warning("could not start playback: %s", exc)
             if stream is not None:
                 self._close_later(stream)
-            return None
+            return exc.message if isinstance(exc, ZileanError) else FAILED_MESSAGE
 
     def _install_locked(self, feed: Feed, duration_ms: int | None) -> None:
         self._feed = feed
@@ -282,7 +282,7 @@ class Player:
             start_ms = base.spec.start_ms if jump else round(feed.position_ms)
             spec = change(replace(base.spec, start_ms=start_ms))
         new = self._start(spec, feed.tag, align=not jump)
-        if new is None:
+        if isinstance(new, str):
             return  # keep playing what we have; the failure is logged
         with self._lock:
             if self._feed is not feed and (self._feed is None or self._feed.tag is not feed.tag):
@@ -359,12 +359,13 @@ class Player:
 
     def _start_preload(self, request: Preload) -> None:
         feed = self._start(request.spec, request.tag)
+        if isinstance(feed, str):
+            return  # the owner plays it when the current track ends, and hears why it fails then
         with self._lock:
-            if feed is not None and self._next is request:
+            if self._next is request:
                 request.feed = feed
                 return
-        if feed is not None:
-            self._close_later(feed.stream)  # cancelled or replaced meanwhile
+        self._close_later(feed.stream)  # cancelled or replaced meanwhile
 
     def _drop_preload_locked(self) -> None:
         if self._next is not None and self._next.feed is not None:
