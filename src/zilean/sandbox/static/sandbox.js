@@ -129,9 +129,35 @@ function renderComponents(message) {
 
 async function press(messageId, customId, values) {
   try {
-    await api("POST", "/_sandbox/components", { message_id: messageId, user_id: me(), custom_id: customId, values });
+    const { interaction_id } = await api("POST", "/_sandbox/components", {
+      message_id: messageId, user_id: me(), custom_id: customId, values,
+    });
+    watchForModal(interaction_id);
     setTimeout(poll, 300);
   } catch (error) { hint(error.message); }
+}
+
+// If the bot answers an interaction with a modal (callback type 9), ask for each input and submit it.
+async function watchForModal(interactionId) {
+  for (let i = 0; i < 15; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const found = await api("GET", `/_sandbox/interactions/${interactionId}`);
+    const modal = found.responses.find((r) => r.type === 9);
+    if (!modal) { if (found.acknowledged) return; continue; }
+    const values = {};
+    for (const top of modal.data.components || []) {
+      for (const input of top.components || (top.component ? [top.component] : [])) {
+        const label = input.label || top.label || input.custom_id;
+        const answer = window.prompt(`${modal.data.title}: ${label}`, input.value || "");
+        if (answer === null) return;
+        values[input.custom_id] = answer;
+      }
+    }
+    try {
+      await api("POST", "/_sandbox/modals", { interaction_id: interactionId, user_id: me(), values });
+    } catch (error) { hint(error.message); }
+    return;
+  }
 }
 
 function renderMessages(messages) {
@@ -217,7 +243,8 @@ async function send(event) {
     if (text.startsWith("/")) {
       await loadState();
       const { command, options } = parseSlash(text, attachment);
-      await api("POST", "/_sandbox/interactions", { channel_id: channelId, user_id: me(), command, options });
+      const started = await api("POST", "/_sandbox/interactions", { channel_id: channelId, user_id: me(), command, options });
+      watchForModal(started.interaction_id);
     } else {
       await api("POST", "/_sandbox/messages", {
         channel_id: channelId, user_id: me(), content: text, attachments: attachment ? [attachment] : [],
