@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+from pathlib import Path
 
+import numpy as np
 import pytest
-from bot_harness import SOURCE_AMPLITUDE, Driver, frequency, level
+from bot_harness import SOURCE_AMPLITUDE, STEP_BASE_HZ, STEP_HZ, Driver, frequency, level
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -56,4 +59,86 @@ async def test_pause_stops_packets_and_resume_restarts_them(driver: Driver) -> N
     reply = await driver.slash("alice", "resume")
     assert "Resumed" in reply.text
     await driver.packets_flowing()
+    reply = await driver.say("alice", "=stop")
+    assert "Stopped" in reply.text, reply.text
+
+
+def second_playing(block: object) -> float:
+    """Which second of the steps file a block comes from (its pitch says it)."""
+    return (frequency(block) - STEP_BASE_HZ) / STEP_HZ  # type: ignore[arg-type]
+
+
+async def test_seek_lands_on_the_right_second(driver: Driver) -> None:
+    reply = await driver.slash("alice", "play", query="local:steps.flac")
+    assert "Steps" in reply.text
+    await driver.packets_flowing()
+    reply = await driver.say("alice", "=seek 30")
+    assert "0:30" in reply.text
+    await settle(driver, 0.6)
+    assert 29.9 <= second_playing(await driver.listen(0.3)) <= 33.1
+    reply = await driver.slash("alice", "seek", time="-20")
+    await settle(driver, 0.6)
+    assert 9.9 <= second_playing(await driver.listen(0.3)) <= 14.1
+    await driver.say("alice", "=seek 0:45")
+    await settle(driver, 0.6)
+    assert 44.9 <= second_playing(await driver.listen(0.3)) <= 48.1
+    reply = await driver.say("alice", "=seek 5:00")
+    assert "past the end" in reply.text
+    await driver.say("alice", "=stop")
+
+
+async def test_next_track_follows_without_a_gap(driver: Driver) -> None:
+    await driver.say("alice", "=play local:short660.flac")
+    reply = await driver.say("alice", "=play local:tone440.flac")
+    assert "Added to the queue" in reply.text and "Position 1" in reply.text
+    await driver.wait_voice(lambda s: s["dominant_hz"] and abs(s["dominant_hz"] - 440) < 5, within=20)
+    await settle(driver, 0.5)
+    block = await driver.listen(3.0)
+    mono = np.abs(block.mean(axis=1))
+    frames = mono[: mono.size // 960 * 960].reshape(-1, 960).max(axis=1)  # 20 ms peaks
+    loud = np.flatnonzero(frames > 0.01)
+    pitches = [frequency(block[i * 960 : (i + 5) * 960]) for i in (loud[0], loud[-1] - 5)]
+    assert pitches[0] == pytest.approx(660, abs=8) and pitches[1] == pytest.approx(440, abs=8)
+    quiet_inside = np.count_nonzero(frames[loud[0] : loud[-1]] <= 0.01)
+    assert quiet_inside * 20 <= 100, f"{quiet_inside * 20} ms of silence between the tracks"
+    await driver.say("alice", "=stop")
+
+
+async def test_every_frame_goes_through_discord_py_send_audio_packet(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DAVE and transport encryption live in VoiceClient.send_audio_packet: our frames must pass there."""
+    import discord
+
+    calls: list[bool] = []
+    original = discord.VoiceClient.send_audio_packet
+
+    def spy(self: discord.VoiceClient, data: bytes, *, encode: bool = True) -> None:
+        calls.append(encode)
+        original(self, data, encode=encode)
+
+    monkeypatch.setattr(discord.VoiceClient, "send_audio_packet", spy)
+    before = (await driver.voice())["packets"]
+    await driver.say("alice", "=play local:short660.flac")
+    status = await driver.wait_voice(lambda s: s["packets"] >= before + 50)
+    assert len(calls) >= 50 and not any(calls)  # Opus passthrough: encode=False
+    # Every packet the sandbox received was one of those calls (discord.py adds ≤ 5 silence frames).
+    assert status["packets"] - before <= len(calls) + 5
+    await driver.say("alice", "=stop")
+
+
+async def test_an_image_renamed_mp3_is_refused(driver: Driver, media: dict[str, Path]) -> None:
+    data = media["fake_mp3"].read_bytes()
+    reply = await driver.say("alice", "=playfile", attachments=[("holiday.mp3", data)])
+    assert "PNG" in reply.text or "image" in reply.text.lower(), reply.text
+    assert reply.embeds[0]["color"] == 0xE5484D
+
+
+async def test_an_uploaded_audio_file_plays(driver: Driver, media: dict[str, Path]) -> None:
+    data = media["short"].read_bytes()
+    reply = await driver.slash(
+        "alice", "play", file={"filename": "mine.flac", "content_base64": base64.b64encode(data).decode()}
+    )
+    assert "Playing now" in reply.text, reply.text
+    await driver.wait_voice(lambda s: s["dominant_hz"] and abs(s["dominant_hz"] - 660) < 5)
     await driver.say("alice", "=stop")
