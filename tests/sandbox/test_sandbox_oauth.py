@@ -166,3 +166,26 @@ async def test_authorize_refuses_bad_requests(sandbox: Sandbox, sandbox_http: ht
     params = authorize_params(sandbox, verifier)
     cancelled = await sandbox_http.post("/oauth2/authorize", data={**params, "action": "cancel"})
     assert parse_qs(urlsplit(cancelled.headers["location"]).query)["error"] == ["access_denied"]
+
+
+async def test_member_and_authorization_info_follow_scopes(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(48)
+    dj = sandbox.world.user_named("dj")
+    guild = sandbox.world.first_guild
+    params = authorize_params(sandbox, verifier, scope="identify guilds.members.read")
+    location = (await consent(sandbox_http, params, dj.id)).headers["location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    form = token_form(
+        sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier
+    )
+    access = (await sandbox_http.post("/api/oauth2/token", data=form)).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {access}"}
+    member = (await sandbox_http.get(f"/api/users/@me/guilds/{guild.id}/member", headers=bearer)).json()
+    assert member["user"]["id"] == str(dj.id)
+    assert member["roles"] == [str(sandbox.world.role_named(guild.id, "DJ").id)]
+    info = (await sandbox_http.get("/api/oauth2/@me", headers=bearer)).json()
+    assert info["scopes"] == ["identify", "guilds.members.read"] and info["user"]["username"] == "dj"
+    no_guilds_scope = await sandbox_http.get("/api/users/@me/guilds", headers=bearer)
+    assert no_guilds_scope.status_code == 401

@@ -8,6 +8,7 @@ import html
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -272,11 +273,43 @@ class OAuth:
         guilds = [g for g in self.sb.world.guilds.values() if grant.user_id in g.members]
         return json_response([payloads.partial_guild(g, grant.user_id) for g in guilds])
 
+    async def my_member(self, request: web.Request) -> web.Response:
+        """GET /users/@me/guilds/{guild_id}/member (scope guilds.members.read)."""
+        grant = self._grant(request, "guilds.members.read")
+        guild = self.sb.world.guilds.get(int(request.match_info["guild_id"]))
+        if guild is None or grant.user_id not in guild.members:
+            return json_response({"message": "Unknown Guild", "code": 10004}, 404)
+        return json_response(payloads.member(self.sb.world, guild.members[grant.user_id]))
+
+    async def authorization_info(self, request: web.Request) -> web.Response:
+        """GET /oauth2/@me: the current authorization (application, scopes, expiry, user)."""
+        grant = self.grants.get(request.headers.get("Authorization", "")[7:])
+        if grant is None or not self.bearer_valid(grant.access_token):
+            raise UNAUTHORIZED
+        data: dict[str, object] = {
+            "application": {
+                "id": self.client_id,
+                "name": self.sb.world.bot.username,
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+            },
+            "scopes": grant.scopes,
+            "expires": datetime.fromtimestamp(grant.expires_at, UTC).isoformat(),
+        }
+        if "identify" in grant.scopes:
+            data["user"] = payloads.user(self.sb.world.users[grant.user_id])
+        return json_response(data)
+
     def add_routes(self, app: web.Application) -> None:
         r = app.router
         for path in ("/oauth2/authorize", "/api/oauth2/authorize"):
             r.add_get(path, self.authorize_page)
             r.add_post(path, self.authorize_submit)
         for prefix in ("/api", "/api/v10", "/api/v9"):
+            r.add_get(f"{prefix}/users/@me/guilds/{{guild_id:\\d+}}/member", self.my_member)
+            r.add_get(f"{prefix}/oauth2/@me", self.authorization_info)
             r.add_post(f"{prefix}/oauth2/token", self.token)
             r.add_post(f"{prefix}/oauth2/token/revoke", self.revoke)
