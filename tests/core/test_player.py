@@ -309,3 +309,23 @@ async def test_a_pause_while_loading_holds_until_resume(harness: Harness, audio_
     assert harness.events[0] == TrackPaused("t", 0) and harness.events[1] == TrackResumed("t", 0)
     assert harness.events[2] == TrackStarted("t", 0)
     assert abs(len(harness.sink.audio()) - 50) <= 1
+
+
+async def test_a_volume_change_during_a_seek_keeps_the_seek_target(harness: Harness, audio_dir: Path) -> None:
+    harness.player.play(spec_for(audio_dir / "steps.wav", volume_percent=50), tag="t")  # 300/500/700/900 Hz
+    harness.sink.start()
+    await harness.audio_frames(10)
+    old_serial = harness.player.stream_serial
+    harness.player.seek(2000)
+    harness.player.set_volume(200)
+    await harness.until(
+        lambda: harness.player.spec is not None and harness.player.stream_serial > old_serial, ""
+    )
+    await harness.audio_frames(len(harness.sink.audio()) + 30)
+
+    before = [frame for frame in harness.sink.audio() if frame.serial == old_serial]
+    moved = after_swap(harness.sink.frames, old_serial + 1)
+    assert [frame.position_ms for frame in moved[:25]] == [2020 + 20 * i for i in range(25)]
+    latest = [frame for frame in moved if frame.serial == moved[-1].serial]
+    assert frequency(latest[2:]) == pytest.approx(700, abs=5)
+    assert level(latest[3:]) / level(before[3:10]) == pytest.approx(4.0, rel=0.1)
