@@ -11,7 +11,7 @@ from zilean.db.bus_worker import WorkerTiming
 
 FAST = WorkerTiming(
     heartbeat_s=0.2,
-    stale_after_s=1.0,
+    stale_after_s=2.0,
     command_expiry_s=0.5,
     maintenance_s=0.2,
     prune_every_s=3600,

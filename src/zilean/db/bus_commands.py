@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zilean.db import schema
 from zilean.db.bus_heartbeats import Heartbeats
@@ -37,6 +38,7 @@ from zilean.db.connector import Connector, utcnow
 log = logging.getLogger(__name__)
 
 _c = schema.commands.c
+NOTIFY_IDS_PER_PAYLOAD = 300  # 300 ids × ≤ 20 characters < 8000 bytes
 
 
 def shard_filter(shard_ids: Sequence[int], shard_count: int) -> ColumnElement[bool]:
@@ -45,6 +47,13 @@ def shard_filter(shard_ids: Sequence[int], shard_count: int) -> ColumnElement[bo
         return true()
     shard = _c.guild_id.op(">>")(literal(22)) % literal(shard_count)
     return shard.in_([int(i) for i in shard_ids])
+
+
+async def notify_ids(conn: AsyncConnection, channel: str, ids: Sequence[int]) -> None:
+    """NOTIFY the ids, comma-separated, in payloads well under PostgreSQL's 8000-byte limit."""
+    for start in range(0, len(ids), NOTIFY_IDS_PER_PAYLOAD):
+        payload = ",".join(str(i) for i in ids[start : start + NOTIFY_IDS_PER_PAYLOAD])
+        await conn.execute(select(func.pg_notify(channel, payload)))
 
 
 class CommandQueue:
@@ -83,6 +92,24 @@ class CommandQueue:
                 await conn.execute(select(func.pg_notify(COMMANDS, str(row["id"]))))
         self._wakeup.notify(COMMANDS)
         return command_from(row)
+
+    async def submit_many(self, commands: Sequence[tuple[int, str, dict[str, Any], int | None]]) -> list[int]:
+        """Queue several (guild_id, action, payload, user_id) commands in one transaction; their ids."""
+        if not commands:
+            return []
+        now = utcnow()
+        rows = [
+            {"guild_id": g, "action": a, "payload": p, "user_id": u, "status": "pending", "created_at": now}
+            for g, a, p, u in commands
+        ]
+        async with self._db.write() as conn:
+            # One multi-row INSERT; ids come from one sequence in row order, RETURNING may not keep it.
+            result = await conn.execute(insert(schema.commands).values(rows).returning(_c.id))
+            ids = sorted(int(i) for i in result.scalars())
+            if self._pg and ids:
+                await conn.execute(select(func.pg_notify(COMMANDS, str(ids[-1]))))
+        self._wakeup.notify(COMMANDS)
+        return ids
 
     async def get(self, command_id: int) -> Command | None:
         """The command as stored now, or None (unknown or pruned)."""
@@ -178,6 +205,23 @@ class CommandQueue:
             self._wakeup.notify(outcome_key(command_id))
         return bool(result.rowcount)
 
+    async def finish_many(self, process_id: str, outcomes: Sequence[tuple[int, Outcome]]) -> list[int]:
+        """Record several outcomes in one statement (one write lock on SQLite); returns those stored."""
+        if not outcomes:
+            return []
+        by_id = dict(outcomes)
+        stmt = (
+            update(schema.commands)
+            .where(_c.id.in_(list(by_id)), _c.status == "claimed", _c.claimed_by == process_id)
+            .values(
+                status=case({i: o.status for i, o in by_id.items()}, value=_c.id),
+                outcome=case({i: o.message for i, o in by_id.items()}, value=_c.id),
+                finished_at=utcnow(),
+            )
+            .returning(_c.id)
+        )
+        return await self._finish_many(stmt)
+
     async def release(self, command_ids: Sequence[int], process_id: str) -> int:
         """Hand never-started claimed commands back to the queue (clean shutdown); returns how many."""
         if not command_ids:
@@ -220,7 +264,7 @@ class CommandQueue:
             .values(status="failed", outcome=BOT_RESTARTED, finished_at=utcnow())
             .returning(_c.id)
         )
-        done = await self._finish_many(stmt)
+        done = len(await self._finish_many(stmt))
         if done:
             log.warning("marked %d command(s) failed: their bot process stopped before running them", done)
         return done
@@ -268,15 +312,14 @@ class CommandQueue:
             .values(status="expired", outcome=reason, finished_at=utcnow())
             .returning(_c.id)
         )
-        return await self._finish_many(stmt)
+        return len(await self._finish_many(stmt))
 
-    async def _finish_many(self, stmt: Any) -> int:
+    async def _finish_many(self, stmt: Any) -> list[int]:
         """Run an UPDATE … RETURNING id that finalises commands, and wake their waiters."""
         async with self._db.write() as conn:
             ids = [row[0] for row in (await conn.execute(stmt)).all()]
             if self._pg:
-                for command_id in ids:
-                    await conn.execute(select(func.pg_notify(OUTCOMES, str(command_id))))
+                await notify_ids(conn, OUTCOMES, ids)
         for command_id in ids:
             self._wakeup.notify(outcome_key(command_id))
-        return len(ids)
+        return ids

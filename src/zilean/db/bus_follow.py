@@ -39,8 +39,8 @@ class Subscription:
 
     def offer(self, event: Event) -> None:
         """Called by the follower; never blocks."""
-        if self.guild_id is not None and event.guild_id != self.guild_id:
-            return
+        if self._lagged or (self.guild_id is not None and event.guild_id != self.guild_id):
+            return  # a lagged subscriber re-reads the state anyway; nothing to keep until it has
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:

@@ -111,7 +111,8 @@ class PgListener:
 
     def _on_notify(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         if channel == OUTCOMES:
-            with contextlib.suppress(ValueError):
-                self._wakeup.notify(outcome_key(int(payload)))
+            for part in payload.split(","):
+                with contextlib.suppress(ValueError):
+                    self._wakeup.notify(outcome_key(int(part)))
             return
         self._wakeup.notify(channel)

@@ -86,6 +86,11 @@ class BotWorker:
         self._backlog: dict[int, deque[Command]] = {}  # claimed, not started, per guild
         self._runners: dict[int, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._outcomes: list[tuple[int, Outcome]] = []
+        self._outcome_ready = asyncio.Event()
+        self._outcome_task: asyncio.Task[None] | None = None
+        self._unwritten = 0  # outcomes handed to the writer and not yet stored (or dropped)
+        self._starved = False  # the claim loop stopped for lack of room; wake it when room frees up
         self._pg = commands.postgres
         self.executed = 0
 
@@ -97,6 +102,7 @@ class BotWorker:
             asyncio.create_task(self._claim_loop(), name="zilean-bus-claim"),
             asyncio.create_task(self._maintenance_loop(), name="zilean-bus-maintenance"),
         ]
+        self._outcome_task = asyncio.create_task(self._outcome_loop(), name="zilean-bus-outcomes")
         log.info("bus worker %s runs shards %s of %d", self.process_id, self.shard_ids, self.shard_count)
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -118,6 +124,12 @@ class BotWorker:
             await asyncio.wait(runners, timeout=grace_s)
         for runner in runners:
             runner.cancel()
+        if self._outcome_task is not None:
+            await self._flush_outcomes(grace_s)
+            self._outcome_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._outcome_task
+            self._outcome_task = None
         with contextlib.suppress(DatabaseError):
             await self._heartbeats.remove(self.process_id)
 
@@ -151,6 +163,7 @@ class BotWorker:
     async def _claim_some(self) -> int:
         room = self.timing.max_in_flight - self._in_flight()
         if room <= 0:
+            self._starved = True
             return 0
         # SQLite: a read first, so idle polling never takes the database's single write lock.
         if not self._pg and not await self._commands.has_pending(self.shard_ids, self.shard_count):
@@ -174,6 +187,9 @@ class BotWorker:
             while backlog := self._backlog.get(guild_id):
                 command = backlog.popleft()
                 await self._execute(command)
+                if self._starved:
+                    self._starved = False
+                    self._wakeup.notify(COMMANDS)
         finally:
             self._runners.pop(guild_id, None)
             if not self._backlog.get(guild_id):
@@ -195,14 +211,37 @@ class BotWorker:
             log.exception("command %d (%s) crashed its handler", command.id, command.action)
             outcome = Outcome.failed(HANDLER_CRASHED)
         self.executed += 1
-        for attempt in range(3):
+        self._outcomes.append((command.id, outcome))
+        self._unwritten += 1
+        self._outcome_ready.set()
+
+    async def _outcome_loop(self) -> None:
+        """Write outcomes as they come, all that piled up in one transaction."""
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            batch, self._outcomes = self._outcomes, []
+            if not batch:
+                continue
             try:
-                if not await self._commands.finish(command.id, self.process_id, outcome):
-                    log.warning("outcome of command %d dropped: it was no longer claimed by us", command.id)
-                return
+                stored = await self._commands.finish_many(self.process_id, batch)
             except DatabaseError as exc:
-                log.warning("cannot record the outcome of command %d: %s", command.id, exc.message)
-                await asyncio.sleep(0.5 * (attempt + 1))
+                log.warning("cannot record %d outcome(s) yet: %s", len(batch), exc.message)
+                self._outcomes[:0] = batch
+                self._outcome_ready.set()
+                await asyncio.sleep(0.5)
+                continue
+            self._unwritten -= len(batch)
+            if len(stored) < len(batch):
+                lost = sorted({command_id for command_id, _ in batch} - set(stored))
+                log.warning("outcomes of commands %s dropped: they were no longer claimed by us", lost)
+
+    async def _flush_outcomes(self, grace_s: float) -> None:
+        for _ in range(int(grace_s / 0.05) + 1):
+            if not self._unwritten:
+                return
+            self._outcome_ready.set()
+            await asyncio.sleep(0.05)
 
     async def _maintenance_loop(self) -> None:
         stale = timedelta(seconds=self.timing.stale_after_s)
