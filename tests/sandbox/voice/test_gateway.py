@@ -6,6 +6,9 @@ import asyncio
 import json
 import socket
 import ssl
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -238,3 +241,51 @@ async def test_pause_udp_ignores_discovery(voice_server: VoiceServer) -> None:
         assert voice_server.stats(GUILD)["udp_dropped_while_paused"] == 1
     finally:
         sock.close()
+
+
+async def test_asyncio_transport_fallback_answers_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where add_reader is missing (Windows' proactor loop) the server falls back to asyncio's transport.
+    def no_reader(*_args: object) -> None:
+        raise NotImplementedError
+
+    monkeypatch.setattr("zilean.sandbox.voice.DrainingUdpReader", no_reader)
+    server = VoiceServer()
+    await server.start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(5)
+    try:
+        sock.sendto(bytes.fromhex("000100460000002a") + bytes(66), ("127.0.0.1", server.udp_port))
+        answer = await asyncio.to_thread(sock.recv, 100)
+        assert len(answer) == 74 and answer[1] == 2 and answer[4:8] == bytes.fromhex("0000002a")
+    finally:
+        sock.close()
+        await server.stop()
+
+
+async def test_arrival_times_come_from_the_kernel_not_from_when_the_loop_reads(
+    http: aiohttp.ClientSession, voice_server: VoiceServer
+) -> None:
+    ws, ready, key, sock = await _handshake(http, voice_server)
+
+    def send_spaced() -> None:
+        for n in range(6):
+            sock.send(
+                rtp.encrypt_xchacha(
+                    b"\xfc\x00", key, sequence=n, timestamp=960 * n, ssrc=ready["ssrc"], counter=n
+                )
+            )
+            time.sleep(0.02)  # sleeps only ever run long, so the true spacing is >= 20 ms
+
+    try:
+        sender = threading.Thread(target=send_spaced)
+        sender.start()
+        sender.join()  # blocks the event loop: every packet waits in the socket until now
+        async with asyncio.timeout(5):
+            while voice_server.stats(GUILD)["packets"] < 6:  # noqa: ASYNC110 - polled stats
+                await asyncio.sleep(0.01)
+        if sys.platform == "linux":
+            # Read in one drain, they would all look simultaneous; the kernel saw them 20 ms apart.
+            assert voice_server.stats(GUILD)["gap_p50_ms"] >= 19
+    finally:
+        sock.close()
+        await ws.close()

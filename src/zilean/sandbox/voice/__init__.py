@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,22 +16,33 @@ from aiohttp import web
 from . import tls
 from .capture import GuildCapture
 from .gateway import ExpectedSession, VoiceGateway
-from .udp import UdpRoute, VoiceUdpProtocol
+from .udp import DrainingUdpReader, UdpRoute, VoiceUdpProtocol
 
 log = logging.getLogger(__name__)
 
 __all__ = ["VoiceServer"]
 
+UDP_RECEIVE_BUFFER = 4 << 20
 DECODE_INTERVAL = 0.1  # seconds between decode batches: 5 packets per guild per batch
 
 
 class VoiceServer:
     """Discord's voice side for the sandbox: one TLS websocket port and one UDP port for all guilds."""
 
-    def __init__(self, host: str = "127.0.0.1", cert_dir: Path | None = None, *, decode: bool = True) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        cert_dir: Path | None = None,
+        *,
+        decode: bool = True,
+        decode_in_thread: bool = False,
+    ) -> None:
         self.host = host
         self.cert_dir = cert_dir
         self.decode_default = decode
+        # Decoding on the loop in per-guild slices beat a worker thread in bench/sandbox_voice_cpu.py:
+        # PyAV keeps the GIL while decoding, so the thread starved the loop (GIL convoy).
+        self.decode_in_thread = decode_in_thread
         self.endpoint = ""
         self.port = 0
         self.udp_port = 0
@@ -41,6 +53,8 @@ class VoiceServer:
         self._gateway = VoiceGateway(host, self._captures, self._new_capture)
         self._udp: VoiceUdpProtocol | None = None
         self._udp_transport: asyncio.DatagramTransport | None = None
+        self._udp_socket: socket.socket | None = None
+        self._udp_reader = False
         self._runner: web.AppRunner | None = None
         self._decoder_task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -62,9 +76,21 @@ class VoiceServer:
         await site.start()
         self.port = self._runner.addresses[0][1]
         udp = self._udp = VoiceUdpProtocol(self._route)
-        transport, _ = await loop.create_datagram_endpoint(lambda: udp, local_addr=(self.host, 0))
-        self._udp_transport = transport
-        self.udp_port = transport.get_extra_info("sockname")[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.bind((self.host, 0))
+        _grow_receive_buffer(sock)
+        self._udp_socket = sock
+        try:
+            reader = DrainingUdpReader(sock, udp)
+            loop.add_reader(sock.fileno(), reader.drain)
+        except (NotImplementedError, OSError):
+            # No add_reader (Windows' proactor loop) or no kernel timestamps: asyncio's transport.
+            transport, _ = await loop.create_datagram_endpoint(lambda: udp, sock=sock)
+            self._udp_transport = transport
+        else:
+            self._udp_reader = True
+        self.udp_port = sock.getsockname()[1]
         self._gateway.udp_port = self.udp_port
         self.endpoint = f"{self.host}:{self.port}"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-opus")
@@ -84,8 +110,14 @@ class VoiceServer:
             await self._runner.cleanup()
             self._runner = None
         if self._udp_transport is not None:
-            self._udp_transport.close()
+            self._udp_transport.close()  # closes the socket too
             self._udp_transport = None
+        elif self._udp_socket is not None:
+            if self._udp_reader:
+                asyncio.get_running_loop().remove_reader(self._udp_socket.fileno())
+            self._udp_socket.close()
+        self._udp_socket = None
+        self._udp_reader = False
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -175,12 +207,17 @@ class VoiceServer:
         return route
 
     async def _decode_loop(self) -> None:
-        """Every DECODE_INTERVAL, decode what arrived in one worker thread, then publish it."""
+        """Every DECODE_INTERVAL, decode what arrived (guild by guild on the loop, or in a thread)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(DECODE_INTERVAL)
             work = [(c, batch) for c in self._captures.values() if (batch := c.take_pending())]
             if not work:
+                continue
+            if not self.decode_in_thread:
+                for capture, batch in work:
+                    capture.accept_pcm(*capture.decode_batch(batch))
+                    await asyncio.sleep(0)  # ~5 packets per slice: datagrams are read in between
                 continue
             try:
                 results = await loop.run_in_executor(self._executor, _decode_all, work)
@@ -189,6 +226,13 @@ class VoiceServer:
                 continue
             for capture, (pcm, errors) in zip((c for c, _ in work), results, strict=True):
                 capture.accept_pcm(pcm, errors)
+
+
+def _grow_receive_buffer(sock: socket.socket) -> None:
+    """Ask for a 4 MiB UDP receive buffer: 100 streams are ~1.8 MB/s, and the 208 KiB default overflows
+    (measured: kernel RcvbufErrors) whenever the event loop stalls for ~100 ms on a busy machine."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
 
 
 def _decode_all(work: list[tuple[GuildCapture, list[bytes]]]) -> list[tuple[bytes, int]]:
