@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import discord
 import httpx
 from discord.ext import commands
@@ -128,3 +129,19 @@ async def test_auto_sharded_client_uses_gateway_bot(sandbox: Sandbox) -> None:
     async with running_client(sandbox, client):
         assert client.shard_count == 1 and [g.name for g in client.guilds] == ["Zilean Sandbox"]
         assert sandbox.gateway.status()[0]["shard"] == [0, 1]
+
+
+async def test_a_client_close_with_1000_ends_the_session(sandbox: Sandbox) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(sandbox.gateway_url) as ws:
+        hello = await ws.receive_json()
+        assert hello["op"] == 10
+        await ws.send_json({"op": 2, "d": {"token": sandbox.token, "intents": 513, "properties": {}}})
+        ready = await ws.receive_json()
+        assert ready["t"] == "READY" and ready["d"]["resume_gateway_url"] == sandbox.gateway_url
+        session_id = ready["d"]["session_id"]
+        await ws.close(code=1000)
+    await wait_until(lambda: sandbox.gateway.sessions[session_id].invalidated)
+    async with aiohttp.ClientSession() as http, http.ws_connect(sandbox.gateway_url) as ws:
+        await ws.receive_json()
+        await ws.send_json({"op": 6, "d": {"token": sandbox.token, "session_id": session_id, "seq": 2}})
+        assert (await ws.receive_json()) == {"op": 9, "d": False}  # not resumable any more

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import secrets
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ class Gateway:
         self.on_voice_state: VoiceHandler | None = None
         self.identify_count = 0
         self.resume_count = 0
+        self._server_closed: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     # --- dispatching ----------------------------------------------------------------------------------
     def dispatch(
@@ -119,7 +121,7 @@ class Gateway:
         """Close every gateway socket abnormally; clients will RESUME."""
         for session in self._live_sessions():
             if session.ws is not None:
-                await session.ws.close(code=4000, message=b"Unknown error")
+                await self._server_close(session.ws, 4000, b"Unknown error")
 
     async def send_reconnect(self) -> None:
         """Op 7 RECONNECT to every connected client."""
@@ -134,10 +136,15 @@ class Gateway:
             if session.ws is not None and not session.ws.closed:
                 await session.ws.send_str(json.dumps({"op": 9, "d": resumable}))
 
+    async def _server_close(self, ws: web.WebSocketResponse, code: int, message: bytes) -> None:
+        """Close from our side; the session stays resumable whatever code the client echoes."""
+        self._server_closed.add(ws)
+        await ws.close(code=code, message=message)
+
     async def close_all(self) -> None:
         for session in self.sessions.values():
             if session.ws is not None:
-                await session.ws.close(code=1001, message=b"Going away")
+                await self._server_close(session.ws, 1001, b"Going away")
 
     # --- the websocket --------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -185,6 +192,10 @@ class Gateway:
                 sender.cancel()
             if session is not None and session.ws is ws:
                 session.ws = None
+                if ws.close_code in (1000, 1001) and ws not in self._server_closed:
+                    # A client's clean close ends its session, as on Discord: it cannot be resumed.
+                    session.invalidated = True
+                    session.buffer.clear()
         return ws
 
     async def _send_loop(self, ws: web.WebSocketResponse, session: GatewaySession, after: int) -> None:
@@ -246,7 +257,7 @@ class Gateway:
         old = session.ws
         session.ws = ws
         if old is not None and not old.closed:
-            await old.close(code=4000, message=b"Resumed elsewhere")
+            await self._server_close(old, 4000, b"Resumed elsewhere")
         self.resume_count += 1
         session.push("RESUMED", {"_trace": ["zilean-sandbox"]})  # discord.py writes into d
         return session, last
