@@ -50,6 +50,19 @@ def white_noise(seconds: float, amplitude: float = 0.2, seed: int = 7) -> FloatA
     return result
 
 
+def pink_noise(seconds: float, amplitude: float = 0.2, seed: int = 11) -> FloatArray:
+    """Pink (1/f power) noise, shaped in the frequency domain; peak-normalised to `amplitude`."""
+    rng = np.random.default_rng(seed)
+    size = round(seconds * SAMPLE_RATE)
+    spectrum = np.fft.rfft(rng.standard_normal(size))
+    freqs = np.fft.rfftfreq(size, 1 / SAMPLE_RATE)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0
+    noise = np.fft.irfft(spectrum, n=size)
+    result: FloatArray = amplitude * noise / np.max(np.abs(noise))
+    return result
+
+
 def burst(
     freq_hz: float, seconds: float, at: float, length: float = 0.02, amplitude: float = 0.8
 ) -> FloatArray:

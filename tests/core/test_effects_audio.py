@@ -12,6 +12,7 @@ from audio_fixtures import (
     burst,
     ffmpeg_exe,
     integrated_lufs,
+    pink_noise,
     run_pcm,
     stereo,
     tone,
@@ -103,6 +104,35 @@ def test_telephone_is_a_300_to_3400_band_pass(render: Render) -> None:
     assert abs(band_db(out, 2000) - passband) < 3
     assert passband - band_db(out, 100) >= 20
     assert passband - band_db(out, 8000) >= 20
+
+
+@pytest.mark.parametrize(
+    ("effect", "kept", "cut"),
+    [
+        ("telephone", (500, 2500), [(40, 150), (6000, 12000)]),
+        ("underwater", (60, 300), [(1500, 6000)]),
+        ("bassboost", (30, 80), []),
+    ],
+)
+def test_filters_shape_pink_noise(
+    render: Render, effect: str, kept: tuple[int, int], cut: list[tuple[int, int]]
+) -> None:
+    """On broadband noise the cut bands drop at least 15 dB more than the kept band."""
+    noise = pink_noise(2.0)
+    dry, wet = render(noise)[:, 0], render(noise, effect)[:, 0]
+    # pink: equal power per octave
+    assert db(analysis.band_level(dry, 100, 200)) == pytest.approx(
+        db(analysis.band_level(dry, 1000, 2000)), abs=1.5
+    )
+
+    def change(band: tuple[int, int]) -> float:
+        return db(analysis.band_level(wet, *band)) - db(analysis.band_level(dry, *band))
+
+    kept_change = change(kept)
+    if effect == "bassboost":
+        assert kept_change - change((800, 1200)) >= 6
+    for band in cut:
+        assert kept_change - change(band) >= 15
 
 
 def test_underwater_is_a_low_pass_near_500hz(render: Render) -> None:
