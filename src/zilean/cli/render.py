@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--start", type=float, default=0.0, metavar="SEC", help="start this far into the input"
     )
     parser.add_argument(
-        "--duration", type=float, default=None, metavar="SEC", help="render at most this long"
+        "--duration", type=float, default=None, metavar="SEC", help="stop after this many seconds of output"
     )
     parser.set_defaults(func=_render)
 
