@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "zilean.cli.effects",
     "zilean.cli.resolve",
     "zilean.cli.sandbox",
+    "zilean.cli.send",
+    "zilean.cli.status",
 ]
 
 log = logging.getLogger(__name__)
