@@ -12,6 +12,7 @@ from zilean.sandbox.responses import (
     form_error,
     json_response,
     no_content,
+    read_json,
     unknown,
 )
 from zilean.sandbox.world import World
@@ -83,7 +84,7 @@ class Commands:
     async def overwrite(self, request: web.Request) -> web.Response:
         """PUT: the body replaces every command in the scope (ids kept for unchanged names)."""
         scope = self._scope(request)
-        body = await request.json()
+        body = await read_json(request)
         old = self.by_scope.get(scope, {})
         new: dict[int, dict[str, Any]] = {}
         for item in body:
@@ -94,7 +95,7 @@ class Commands:
 
     async def create(self, request: web.Request) -> web.Response:
         scope = self._scope(request)
-        body = await request.json()
+        body = await read_json(request)
         store = self.by_scope.setdefault(scope, {})
         existing = self._same(store, body)
         command = self._make(body, scope, existing)
@@ -114,7 +115,7 @@ class Commands:
 
     async def edit(self, request: web.Request) -> web.Response:
         store, command_id = self._one(request)
-        merged = {**store[command_id], **(await request.json())}
+        merged = {**store[command_id], **(await read_json(request))}
         store[command_id] = self._make(merged, self._scope(request), store[command_id])
         return json_response(store[command_id])
 

@@ -48,6 +48,14 @@ def form_error(path: str, code: str, message: str) -> DiscordHTTPError:
     return DiscordHTTPError(400, 50035, "Invalid Form Body", errors)
 
 
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body, or Discord's 400 code 50109 when it is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise DiscordHTTPError(400, 50109, "The request body contains invalid JSON.") from None
+
+
 def unknown(kind: str, code: int) -> DiscordHTTPError:
     return DiscordHTTPError(404, code, f"Unknown {kind}")
 

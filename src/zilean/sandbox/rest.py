@@ -20,6 +20,7 @@ from zilean.sandbox.responses import (
     DiscordHTTPError,
     json_response,
     no_content,
+    read_json,
     unknown,
 )
 from zilean.sandbox.voicestate import VoiceStates
@@ -229,7 +230,7 @@ class RestApi:
         member = guild.members.get(user_id)
         if member is None:
             raise unknown("Member", UNKNOWN_MEMBER)
-        body = await request.json()
+        body = await read_json(request)
         if "nick" in body:
             member.nick = body["nick"] or None
         if "roles" in body:
