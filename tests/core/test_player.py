@@ -212,7 +212,9 @@ async def test_a_stream_that_cannot_start_fails_the_same_way(audio_dir: Path) ->
 
     player = Player(refuse, events.append, asyncio.get_running_loop(), linger_ms=40)
     player.play(spec_for(audio_dir / "a440_1s.wav"), tag="x")
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(TIMEOUT):
+        while not events:  # noqa: ASYNC110 - the starter thread reports the failure
+            await asyncio.sleep(0.01)
     assert events == [TrackEnded("x", EndReason.FAILED, 0, "Only http(s) media can be streamed.")]
     assert [player.read_frame(), player.read_frame(), player.read_frame()] == [
         OPUS_SILENCE,
@@ -329,3 +331,29 @@ async def test_a_volume_change_during_a_seek_keeps_the_seek_target(harness: Harn
     latest = [frame for frame in moved if frame.serial == moved[-1].serial]
     assert frequency(latest[2:]) == pytest.approx(700, abs=5)
     assert level(latest[3:]) / level(before[3:10]) == pytest.approx(4.0, rel=0.1)
+
+
+async def test_control_calls_never_wait_for_ffmpeg_to_start(audio_dir: Path) -> None:
+    gate = threading.Event()
+    released: list[bool] = []  # per start(): had the test released the gate (after the call returned)?
+
+    class GatedStream(OpusStream):
+        def start(self) -> None:
+            released.append(gate.wait(timeout=3))  # a synchronous caller would hold us here for 3 s
+            super().start()
+
+    events: list[PlayerEvent] = []
+    player = Player(lambda spec: GatedStream(ffmpeg_exe(), spec), events.append, asyncio.get_running_loop())
+    sink = FakeSink(player)
+    try:
+        player.play(spec_for(audio_dir / "a440_3s.wav"), tag="t")
+        player.set_volume(150)
+        gate.set()
+        sink.start()
+        async with asyncio.timeout(TIMEOUT):
+            while len(released) < 2 or not sink.audio():  # noqa: ASYNC110 - other threads fill these
+                await asyncio.sleep(0.01)
+    finally:
+        sink.stop()
+        player.close()
+    assert released[:2] == [True, True]

@@ -13,9 +13,10 @@ Threading contract
   after `stop()`, or when a track ended and nothing was started within `linger_ms` (the
   silence in between keeps discord.py's AudioPlayer alive so the next track needs no new one).
 - Every other public method (play, preload, pause, resume, seek, set_volume, set_effects, stop,
-  close) is meant for ONE controlling thread, the asyncio event loop. They start ffmpeg
-  (a fork/exec, a few ms) but never wait for it; stopping ffmpeg (which waits for the process)
-  happens on a private worker thread.
+  close) is meant for ONE controlling thread, the asyncio event loop. They only take a short
+  lock: ffmpeg is started on a private starter thread (fork/exec and thread start-up took up to
+  ~200 ms on the loaded 2-core machine) and stopped on a private closer thread (close() waits
+  for the process), so neither the loop nor the sink thread ever waits for ffmpeg.
 - Events are delivered on the event loop via `loop.call_soon_threadsafe(on_event, event)`, in
   the order they happened, whichever thread caused them.
 - Pausing: the bot calls `voice_client.pause()` as well, so discord.py stops calling
@@ -60,7 +61,7 @@ from zilean.core.events import (
     TrackStarted,
 )
 from zilean.core.pipeline import FRAME_MS, PlaybackSpec, gain_for
-from zilean.core.player_feed import Feed, FrameStream, Preload
+from zilean.core.player_feed import Feed, FrameStream
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,16 @@ class Player:
         self._linger_frames = linger_ms // FRAME_MS
         self._preload_lead_ms = preload_lead_ms
         self._lock = threading.Lock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zilean-player")
+        # Starting ffmpeg (fork/exec + thread start-up) and stopping it (waiting for the exit) both
+        # take from a few ms to a few hundred ms on a loaded machine: neither runs on the caller's
+        # thread. Separate threads, so a start never queues behind a slow close.
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zilean-player-start")
+        self._closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zilean-player-close")
         self._state = PlayerState.IDLE
         self._resume_state = PlayerState.PLAYING  # what resume() returns to (a pause may come while loading)
         self._feed: Feed | None = None  # what read_frame() plays
         self._pending: Feed | None = None  # a restart of the same track, taking over on its first packet
-        self._duration_ms: int | None = None
-        self._next: Preload | None = None  # the track preload() asked for
+        self._next: Feed | None = None  # the track preload() asked for
         self._linger_left = 0
         self._serial = 0
         self._closed = False
@@ -136,31 +140,34 @@ class Player:
     # --- control (event loop) --------------------------------------------------------------
 
     def play(self, spec: PlaybackSpec, tag: object = None, *, duration_ms: int | None = None) -> None:
-        """Start playing `spec` now; a track already playing ends with REPLACED."""
+        """Start playing `spec` (ffmpeg starts in the background); a playing track ends with REPLACED."""
         self._check_open()
-        feed = self._start(spec, tag)
+        try:
+            feed = Feed(spec, tag, duration_ms=duration_ms)
+        except ZileanError as exc:  # an effect stack that is no longer valid
+            feed_error: str | None = exc.message
+        else:
+            feed_error = None
         with self._lock:
             if self._feed is not None:
                 self._end_locked(EndReason.REPLACED)
             self._drop_preload_locked()
-            if isinstance(feed, str):
-                self._emit(TrackEnded(tag, EndReason.FAILED, spec.start_ms, feed))
+            if feed_error is not None:
+                self._emit(TrackEnded(tag, EndReason.FAILED, spec.start_ms, feed_error))
                 self._linger_left = self._linger_frames
                 return
-            self._install_locked(feed, duration_ms)
+            self._install_locked(feed)
+            self._launch_locked(feed)
 
     def preload(self, spec: PlaybackSpec, tag: object = None, *, duration_ms: int | None = None) -> None:
         """Name the track that follows; its ffmpeg starts `preload_lead_ms` before the current one ends."""
         self._check_open()
-        request = Preload(spec, tag, duration_ms)
+        request = Feed(spec, tag, duration_ms=duration_ms)
         with self._lock:
             self._drop_preload_locked()
             self._next = request
-            due = self._preload_due_locked()
-            if due:
-                request.starting = True
-        if due:
-            self._start_preload(request)
+            if self._preload_due_locked():
+                self._launch_locked(request)
 
     def cancel_preload(self) -> None:
         """Forget the preloaded track (the queue changed)."""
@@ -211,7 +218,8 @@ class Player:
             return
         self.stop()
         self._closed = True
-        self._worker.shutdown(wait=True)
+        self._starter.shutdown(wait=True)  # a start in flight finds its feed discarded and closes it
+        self._closer.shutdown(wait=True)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -249,22 +257,41 @@ class Player:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _start(self, spec: PlaybackSpec, tag: object, *, align: bool = False) -> Feed | str:
-        """Create and start a stream for `spec` (outside the lock); a user-safe message if it could not."""
+    def _launch_locked(self, feed: Feed) -> None:
+        feed.launched = True
+        self._starter.submit(self._start_feed, feed)
+
+    def _start_feed(self, feed: Feed) -> None:
+        """On the starter thread: create and start the feed's stream, unless it was discarded meanwhile."""
+        if feed.discarded:
+            return
         stream: FrameStream | None = None
         try:
-            stream = self._factory(spec)
+            stream = self._factory(feed.spec)
             stream.start()
-            return Feed(stream, spec, tag, align=align)
         except (ZileanError, OSError) as exc:
             log.warning("could not start playback: %s", exc)
             if stream is not None:
                 self._close_later(stream)
-            return exc.message if isinstance(exc, ZileanError) else FAILED_MESSAGE
+            with self._lock:
+                feed.start_error = exc.message if isinstance(exc, ZileanError) else FAILED_MESSAGE
+                if self._feed is feed:  # report it now: the sink may not be reading yet
+                    self._end_locked(EndReason.FAILED, feed.start_error)
+                    self._linger_left = self._linger_frames
+            return
+        with self._lock:
+            if not feed.discarded:
+                feed.stream = stream
+                return
+        self._close_later(stream)
 
-    def _install_locked(self, feed: Feed, duration_ms: int | None) -> None:
+    def _discard_locked(self, feed: Feed) -> None:
+        feed.discarded = True
+        if feed.stream is not None:
+            self._close_later(feed.stream)
+
+    def _install_locked(self, feed: Feed) -> None:
         self._feed = feed
-        self._duration_ms = duration_ms
         self._state = PlayerState.LOADING
         self._linger_left = 0
         self._serial += 1
@@ -280,17 +307,12 @@ class Player:
             # A seek still on its way keeps its target when the volume changes meanwhile.
             jump = jump or (pending is not None and not pending.align)
             start_ms = base.spec.start_ms if jump else round(feed.position_ms)
-            spec = change(replace(base.spec, start_ms=start_ms))
-        new = self._start(spec, feed.tag, align=not jump)
-        if isinstance(new, str):
-            return  # keep playing what we have; the failure is logged
-        with self._lock:
-            if self._feed is not feed and (self._feed is None or self._feed.tag is not feed.tag):
-                self._close_later(new.stream)  # the track changed meanwhile
-                return
-            if self._pending is not None:
-                self._close_later(self._pending.stream)
+            new = Feed(change(replace(base.spec, start_ms=start_ms)), feed.tag, align=not jump)
+            new.duration_ms = feed.duration_ms
+            if pending is not None:
+                self._discard_locked(pending)
             self._pending = new
+            self._launch_locked(new)
 
     def _take_over_pending(self) -> bytes:
         """Switch to the pending restart once it has a packet for the current position."""
@@ -299,12 +321,12 @@ class Player:
             return b""
         packet = pending.pull(feed.position_ms if pending.align else None)
         if packet is None:
-            log.warning("a restart of the track failed: %s", pending.stream.error)
-            self._close_later(pending.stream)
+            log.warning("a restart of the track failed: %s", pending.error)
+            self._discard_locked(pending)
             self._pending = None
             return b""
         if packet:
-            self._close_later(feed.stream)
+            self._discard_locked(feed)
             self._feed, self._pending = pending, None
             self._serial += 1
         return packet
@@ -313,24 +335,24 @@ class Player:
         """The current stream has no more packets; True if another stream took its place."""
         feed, pending = self._feed, self._pending
         assert feed is not None
-        error = feed.stream.error
+        error = feed.error
         if pending is not None and (error or not pending.align):
             # A seek is on its way (or the old stream broke): the new stream carries on.
             if pending.align:
                 pending.catch_up_ms = feed.position_ms
-            self._close_later(feed.stream)
+            self._discard_locked(feed)
             self._feed, self._pending = pending, None
             self._serial += 1
             return True
         self._end_locked(EndReason.FAILED if error else EndReason.FINISHED, error)
-        following = self._next
-        self._next = None
-        if following is None or following.feed is None:
+        following, self._next = self._next, None
+        if following is None or following.stream is None:
             if following is not None:
                 log.info("the preloaded track was not ready in time; the owner starts it")
+                self._discard_locked(following)
             self._linger_left = self._linger_frames
             return False
-        self._install_locked(following.feed, following.duration_ms)
+        self._install_locked(following)
         return True
 
     def _end_locked(self, reason: EndReason, message: str | None = None) -> None:
@@ -338,38 +360,27 @@ class Player:
         assert feed is not None
         for ending in (feed, self._pending):
             if ending is not None:
-                self._close_later(ending.stream)
+                self._discard_locked(ending)
         self._feed, self._pending = None, None
         self._state = PlayerState.IDLE
         shown = (message or FAILED_MESSAGE) if reason is EndReason.FAILED else None
         self._emit(TrackEnded(feed.tag, reason, round(feed.position_ms), shown))
 
     def _preload_due_locked(self) -> bool:
-        if self._feed is None or self._duration_ms is None:
+        feed = self._feed
+        if feed is None or feed.duration_ms is None:
             return True
-        return self._feed.position_ms >= self._duration_ms - self._preload_lead_ms
+        return feed.position_ms >= feed.duration_ms - self._preload_lead_ms
 
     def _start_preload_when_due(self) -> None:
-        """Called by read_frame() under the lock: start the preload's ffmpeg on the worker once due."""
+        """Called by read_frame() under the lock: start the preload's ffmpeg once it is due."""
         request = self._next
-        if request is None or request.starting or not self._preload_due_locked():
-            return
-        request.starting = True
-        self._worker.submit(self._start_preload, request)
-
-    def _start_preload(self, request: Preload) -> None:
-        feed = self._start(request.spec, request.tag)
-        if isinstance(feed, str):
-            return  # the owner plays it when the current track ends, and hears why it fails then
-        with self._lock:
-            if self._next is request:
-                request.feed = feed
-                return
-        self._close_later(feed.stream)  # cancelled or replaced meanwhile
+        if request is not None and not request.launched and self._preload_due_locked():
+            self._launch_locked(request)
 
     def _drop_preload_locked(self) -> None:
-        if self._next is not None and self._next.feed is not None:
-            self._close_later(self._next.feed.stream)
+        if self._next is not None:
+            self._discard_locked(self._next)
         self._next = None
 
     def _update_preload(self, change: Callable[[PlaybackSpec], PlaybackSpec]) -> None:
@@ -380,10 +391,10 @@ class Player:
             self.preload(change(request.spec), request.tag, duration_ms=request.duration_ms)
 
     def _close_later(self, stream: FrameStream) -> None:
-        """Close a stream on the worker thread: close() waits for ffmpeg to exit."""
+        """Close a stream on the closer thread: close() waits for ffmpeg to exit."""
         try:
-            self._worker.submit(stream.close)
-        except RuntimeError:  # the worker is shut down (the player is closing): close here
+            self._closer.submit(stream.close)
+        except RuntimeError:  # the closer is shut down (the player is closing): close here
             stream.close()
 
     def _emit(self, event: PlayerEvent) -> None:
