@@ -60,6 +60,11 @@ async def test_invalid_session_makes_the_client_identify_again(
     sandbox: Sandbox, sandbox_client: commands.Bot, sandbox_http: httpx.AsyncClient
 ) -> None:
     seen = collector(sandbox_client)
+
+    async def identify_now(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before every re-IDENTIFY; the server side is what this test is about."""
+
+    sandbox_client.before_identify_hook = identify_now  # type: ignore[method-assign]
     (await sandbox_http.post("/_sandbox/faults", json={"kind": "invalid_session"})).raise_for_status()
     await wait_until(lambda: sandbox.gateway.identify_count == 2, within_s=15)
     await wait_until(lambda: sandbox.gateway.connected)
