@@ -264,3 +264,26 @@ async def test_modal_submit(
     (reply,) = await responses(sandbox_http, sent.json()["interaction_id"], 1)
     assert submitted == [("https://example.com/a.mp3", "")]
     assert reply["content"] == "added https://example.com/a.mp3" and reply["ephemeral"] is True
+
+
+async def test_interaction_tokens_expire_after_15_minutes(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    app = sandbox.world.application_id
+    auth = {"Authorization": f"Bot {sandbox.token}"}
+    await sandbox_http.put(
+        f"/api/v10/applications/{app}/commands", json=[{"name": "ping", "description": "Ping"}], headers=auth
+    )
+    interaction_id = await run(sandbox_http, sandbox, "ping")
+    interaction = sandbox.interactions.by_id[int(interaction_id)]
+    hook = f"/api/v10/webhooks/{app}/{interaction.token}"
+    early = await sandbox_http.post(hook, params={"wait": "1"}, json={"content": "before any response"})
+    assert early.status_code == 404 and early.json()["code"] == 10015  # nothing to follow up yet
+    callback = f"/api/v10/interactions/{interaction_id}/{interaction.token}/callback"
+    assert (await sandbox_http.post(callback, json={"type": 5})).status_code == 204
+    assert (
+        await sandbox_http.post(hook, params={"wait": "1"}, json={"content": "in time"})
+    ).status_code == 200
+    interaction.created -= 15 * 60 + 1  # the clock has moved on 15 minutes
+    late = await sandbox_http.patch(f"{hook}/messages/@original", json={"content": "too late"})
+    assert late.status_code == 401 and late.json() == {"message": "Invalid Webhook Token", "code": 50027}

@@ -56,6 +56,10 @@ async def test_prefix_command_round_trip_records_allowed_mentions(
         quiet["content"],
         loud["content"],
     ]  # the bot sees its own messages
+    after = (
+        await sandbox_http.get(f"/_sandbox/channels/{channel_id}/messages", params={"after": command_id})
+    ).json()
+    assert [m["id"] for m in after] == [quiet["id"], loud["id"]]
 
 
 async def test_content_over_2000_gets_discords_error(
