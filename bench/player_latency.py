@@ -161,10 +161,10 @@ async def measure_track_gaps(songs: list[Path], preload: bool, duration_ms: int)
     return gaps
 
 
-def summary(values: list[float]) -> str:
+def summary(values: list[float], digits: int = 0) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):.0f} / {p95:.0f} / {ordered[-1]:.0f}"
+    return " / ".join(f"{value:.{digits}f}" for value in (statistics.median(ordered), p95, ordered[-1]))
 
 
 def verdict(worst: float, goal: float) -> str:
@@ -180,7 +180,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    version = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+    banner = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout
+    version = banner.split(" Copyright")[0]
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{cpu}, {os.cpu_count()} cores, load average {load}; Python {platform.python_version()}; {version}"
@@ -210,7 +211,7 @@ async def main(changes: int, tracks: int) -> None:
             calls = [r.call_ms for r in found]
             rows.append(
                 f"| {name} | {len(found)} | {summary(latency)} ({verdict(max(latency), GOAL_LATENCY_MS)}) "
-                f"| {summary(gap)} ({verdict(max(gap), GOAL_CHANGE_GAP_MS)}) | {summary(calls)} |"
+                f"| {summary(gap)} ({verdict(max(gap), GOAL_CHANGE_GAP_MS)}) | {summary(calls, 1)} |"
             )
         floor_row = (
             f"| floor: bare OpusStream start() → first packet, no player | {len(floor)} | {summary(floor)}"
