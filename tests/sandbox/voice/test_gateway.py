@@ -149,6 +149,28 @@ async def test_unknown_session_closes_4006(http: aiohttp.ClientSession, voice_se
     assert await _closed_with(ws) == 4006
 
 
+@pytest.mark.parametrize("frame", ["not json", '{"d": {}}', '{"op": 5, "d": 3}', '{"op": "x", "d": null}'])
+async def test_malformed_payloads_close_4002(
+    http: aiohttp.ClientSession, voice_server: VoiceServer, frame: str
+) -> None:
+    voice_server.expect_session(guild_id=GUILD, user_id=USER, session_id=SESSION, token=TOKEN)
+    ws = await _connect(http, voice_server)
+    if frame.startswith('{"op": 5'):
+        await _identify(ws)
+        await _recv(ws)
+    await ws.send_str(frame)
+    assert await _closed_with(ws) == 4002
+
+
+async def test_unknown_opcode_closes_4001(http: aiohttp.ClientSession, voice_server: VoiceServer) -> None:
+    voice_server.expect_session(guild_id=GUILD, user_id=USER, session_id=SESSION, token=TOKEN)
+    ws = await _connect(http, voice_server)
+    await _identify(ws)
+    await _recv(ws)
+    await ws.send_json({"op": 99, "d": None})
+    assert await _closed_with(ws) == 4001
+
+
 async def test_ops_before_identify_close_4003(http: aiohttp.ClientSession, voice_server: VoiceServer) -> None:
     ws = await _connect(http, voice_server)
     await ws.send_json({"op": 5, "d": {"speaking": 1, "delay": 0, "ssrc": 1}})

@@ -124,36 +124,44 @@ class VoiceGateway:
                 break
             try:
                 payload = json.loads(message.data)
-                op, data = payload["op"], payload.get("d")
-            except (ValueError, KeyError, TypeError):
+                op, data = int(payload["op"]), payload.get("d")
+                session, keep_going = await self._dispatch(ws, session, op, data)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                # A payload of the wrong shape: Discord answers 4002 (failed to decode payload).
                 await ws.close(code=CLOSE_DECODE_ERROR, message=b"Decode error.")
                 break
-            if op == HEARTBEAT:
-                await self._heartbeat(ws, session, data)
-            elif op == IDENTIFY:
-                if session is not None:
-                    await ws.close(code=CLOSE_ALREADY_AUTHENTICATED, message=b"Already authenticated.")
-                    break
-                session = await self._identify(ws, data)
-            elif op == RESUME:
-                session = await self._resume(ws, data)
-            elif session is None:
-                await ws.close(code=CLOSE_NOT_AUTHENTICATED, message=b"Not authenticated.")
-                break
-            elif op == SELECT_PROTOCOL:
-                await self._select_protocol(ws, session, data)
-            elif op == SPEAKING:
-                session.capture.set_speaking(int(data.get("speaking", 0)))
-            elif op in (CLIENT_CONNECT, CLIENT_DISCONNECT) or 20 <= op <= 31:
-                continue
-            else:
-                await ws.close(code=CLOSE_UNKNOWN_OPCODE, message=b"Unknown opcode.")
+            if not keep_going:
                 break
         if session is not None and session.ws is ws:
             # The client closed (or the connection broke); server-side closes record their own code.
             session.ws = None
             session.last_close_code = ws.close_code
         return ws
+
+    async def _dispatch(
+        self, ws: web.WebSocketResponse, session: VoiceSession | None, op: int, data: Any
+    ) -> tuple[VoiceSession | None, bool]:
+        """Handle one client message; return the (possibly new) session and whether to keep reading."""
+        if op == HEARTBEAT:
+            await self._heartbeat(ws, session, data)
+        elif op == IDENTIFY:
+            if session is not None:
+                await ws.close(code=CLOSE_ALREADY_AUTHENTICATED, message=b"Already authenticated.")
+                return session, False
+            session = await self._identify(ws, data)
+        elif op == RESUME:
+            session = await self._resume(ws, data)
+        elif session is None:
+            await ws.close(code=CLOSE_NOT_AUTHENTICATED, message=b"Not authenticated.")
+            return None, False
+        elif op == SELECT_PROTOCOL:
+            await self._select_protocol(ws, session, data)
+        elif op == SPEAKING:
+            session.capture.set_speaking(int(data.get("speaking", 0)))
+        elif op not in (CLIENT_CONNECT, CLIENT_DISCONNECT) and not 20 <= op <= 31:  # 20-31: DAVE
+            await ws.close(code=CLOSE_UNKNOWN_OPCODE, message=b"Unknown opcode.")
+            return session, False
+        return session, not ws.closed
 
     async def _send(self, ws: web.WebSocketResponse, session: VoiceSession | None, op: int, d: Any) -> None:
         message: dict[str, Any] = {"op": op, "d": d}
