@@ -73,12 +73,6 @@ def _move(action: str, args: Sequence[str]) -> dict[str, Any]:
     return {"from": _positive(args[:1], 1, "move FROM TO"), "to": _positive(args[1:], 1, "move FROM TO")}
 
 
-def _join(action: str, args: Sequence[str]) -> dict[str, Any]:
-    if not args:
-        return {}  # the voice channel the user is in
-    return {"channel_id": _positive(args, 1, "join [VOICE_CHANNEL_ID]")}
-
-
 def _settings(action: str, args: Sequence[str]) -> dict[str, Any]:
     if not args:
         raise ActionError("settings needs KEY=VALUE pairs, e.g. prefix=! dj_role_id=123")
@@ -116,7 +110,7 @@ ACTIONS: dict[str, tuple[Parser, str]] = {
     "clear": (_none, "empty the queue"),
     "remove": (_remove, "INDEX — remove a queued track"),
     "move": (_move, "FROM TO — move a queued track"),
-    "join": (_join, "[VOICE_CHANNEL_ID] — join the user's (or this) voice channel"),
+    "join": (_none, "join the voice channel the user is in"),
     "leave": (_none, "leave the voice channel"),
     "settings": (_settings, "KEY=VALUE… — change guild settings"),
     "permission": (_permission, "role|user ID FLAG=true|false|none…"),

@@ -1,0 +1,148 @@
+"""Bus commands run by the real bot (discord.py against the sandbox) through its own commands and checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+import pytest
+import pytest_asyncio
+
+from zilean.config import Settings
+from zilean.db import open_database
+from zilean.db.bus import Bus, BusOptions
+from zilean.sandbox.server import Sandbox, SandboxConfig
+from zilean.sandbox.testing import discord_pointed_at, wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
+    """Sandbox, the real bot with its bus worker, and a web-side Bus on the same SQLite database."""
+    import imageio_ffmpeg
+
+    from zilean.bot.bus_bridge import start_bus_worker
+    from zilean.bot.runner import built_bot
+
+    root = tmp_path_factory.mktemp("bridge")
+    library = root / "library"
+    library.mkdir()
+    ffmpeg = await asyncio.create_subprocess_exec(
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=30",
+        "-metadata",
+        "title=Tone 440",
+        str(library / "tone440.flac"),
+    )
+    assert await ffmpeg.wait() == 0
+    url = f"sqlite+aiosqlite:///{root / 'bot.db'}"
+    async with Sandbox(config=SandboxConfig()) as sandbox:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            discord_token=sandbox.token,
+            discord_api_base=sandbox.api_base,
+            discord_gateway_url=sandbox.gateway_url,
+            database_url=url,
+            library_dir=library,
+            search_provider="local",
+            trusted_media_origins=[sandbox.base_url],
+            log_dir=root / "logs",
+        )
+        assert sandbox.voice is not None
+        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(sandbox.voice.cert_path)))
+        with discord_pointed_at(sandbox):
+            async with built_bot(settings, connector=connector, guild_ready_timeout=0.1) as bot:
+                task = asyncio.create_task(bot.start(sandbox.token))
+                await wait_until(lambda: bot.is_ready() or task.done(), within_s=20)
+                if task.done():
+                    task.result()
+                db = await open_database(url)
+                bus = Bus(db, BusOptions(poll_interval_s=0.02))
+                await bus.start()
+                worker = await start_bus_worker(bot, bus)
+                w = sandbox.world
+                music = w.channel_named("Music")
+                async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http:
+                    yield {
+                        "bus": bus,
+                        "bot": bot,
+                        "http": http,
+                        "guild": music.guild_id,
+                        "voice": music.id,
+                        "users": {n: w.user_named(n).id for n in ("owner", "dj", "alice", "bob")},
+                        "worker": worker,
+                    }
+                await bus.close()
+                await db.close()
+                await bot.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 10)
+
+
+async def send(world: dict[str, Any], user: str, action: str, payload: dict[str, Any] | None = None) -> Any:
+    bus: Bus = world["bus"]
+    return await bus.send(world["guild"], action, payload or {}, user_id=world["users"][user], timeout_s=60)
+
+
+async def join_voice(world: dict[str, Any], user: str) -> None:
+    body = {"user_id": str(world["users"][user]), "channel_id": str(world["voice"])}
+    (await world["http"].post("/_sandbox/voice", json=body)).raise_for_status()
+
+
+async def test_the_bots_own_checks_refuse_with_their_reason(world: dict[str, Any]) -> None:
+    command = await send(world, "alice", "play", {"query": "local:tone440.flac"})
+    assert (command.status, command.outcome) == ("refused", "Join a voice channel first.")
+    command = await send(world, "alice", "seek", {"position_ms": 5000})
+    assert (command.status, command.outcome) == ("refused", "Join a voice channel first.")
+
+
+async def test_play_pause_volume_run_through_the_bot(world: dict[str, Any]) -> None:
+    await join_voice(world, "alice")
+    played = await send(world, "alice", "play", {"query": "local:tone440.flac"})
+    assert played.status == "done", played.outcome
+    assert "Tone 440" in played.outcome
+    session = world["bot"].sessions.existing(world["guild"])
+    assert session is not None and session.current is not None and session.current.track.title == "Tone 440"
+    paused = await send(world, "alice", "pause")
+    assert paused.status == "done" and "Paused" in paused.outcome
+    assert session.paused
+    volume = await send(world, "alice", "volume", {"percent": 150})
+    assert volume.status == "done" and "150" in volume.outcome, volume.outcome
+    assert session.volume == 150
+    effects = await send(world, "alice", "effects", {"effects": ["bassboost", "nightcore"]})
+    assert effects.status == "done", effects.outcome
+    assert list(session.effects) == ["bassboost", "nightcore"]
+    bogus = await send(world, "alice", "effects", {"effects": ["kazoo"]})
+    assert bogus.status == "refused", bogus.outcome
+    assert list(session.effects) == ["bassboost", "nightcore"]  # refused before anything changed
+    stopped = await send(world, "alice", "stop")
+    assert stopped.status == "done", stopped.outcome
+    nothing = await send(world, "alice", "seek", {"position_ms": 5000})
+    assert nothing.status == "refused" and "Nothing is playing" in nothing.outcome
+
+
+async def test_settings_follow_the_permission_policy(world: dict[str, Any]) -> None:
+    refused = await send(world, "bob", "settings", {"changes": {"prefix": "!"}})
+    assert refused.status == "refused", refused.outcome
+    done = await send(world, "owner", "settings", {"changes": {"prefix": "!"}})
+    assert done.status == "done", done.outcome
+    assert (await world["bus"].db.guild_settings.get(world["guild"])).prefix == "!"
+
+
+async def test_unknown_guilds_and_members_are_refused(world: dict[str, Any]) -> None:
+    bus: Bus = world["bus"]
+    elsewhere = await bus.send(world["guild"] + 1, "pause", {}, user_id=world["users"]["alice"], timeout_s=60)
+    assert (elsewhere.status, elsewhere.outcome) == ("refused", "The bot is not in that server.")
+    stranger = await bus.send(world["guild"], "pause", {}, user_id=999_999_999_999, timeout_s=60)
+    assert (stranger.status, stranger.outcome) == ("refused", "You are not a member of that server.")
