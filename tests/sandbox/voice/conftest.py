@@ -1,18 +1,14 @@
-"""Fixtures: a running VoiceServer, the stand-in main gateway, and a real discord.py client on them."""
+"""Fixtures: a bare VoiceServer for protocol tests; the full sandbox's bot in voice for end-to-end ones."""
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 import subprocess
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import imageio_ffmpeg
 import pytest
-import yarl
 
 with warnings.catch_warnings():
     # discord.py 2.7 imports the deprecated audioop module (Python 3.11–3.12).
@@ -20,9 +16,8 @@ with warnings.catch_warnings():
     import discord
     from discord.oggparse import OggStream
 
+from zilean.sandbox.testing import VoiceUser
 from zilean.sandbox.voice import VoiceServer
-
-from .harness import GUILD_ID, MUSIC_ID, TOKEN, MiniDiscord
 
 
 @pytest.fixture(scope="session")
@@ -98,52 +93,11 @@ async def voice_server(tmp_path: Path) -> AsyncIterator[VoiceServer]:
 
 
 @pytest.fixture
-async def mini_discord(
-    voice_server: VoiceServer, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[MiniDiscord]:
-    fake = MiniDiscord(voice_server)
-    await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
-    try:
-        yield fake
-    finally:
-        await fake.stop()
-
-
-@pytest.fixture
-async def bot(mini_discord: MiniDiscord, voice_server: VoiceServer) -> AsyncIterator[discord.Client]:
-    """A real discord.py client, logged in, trusting the sandbox certificate through its connector."""
-    context = ssl.create_default_context(cafile=str(voice_server.cert_path))
-    client = discord.Client(
-        intents=discord.Intents.default(),
-        connector=aiohttp.TCPConnector(ssl=context),
-        guild_ready_timeout=0.1,
-    )
-    ready = asyncio.Event()
-    client.event(_on_ready(ready))
-    runner = asyncio.create_task(client.start(TOKEN))
-    await asyncio.wait_for(ready.wait(), 15)
-    try:
-        yield client
-    finally:
-        await client.close()
-        await asyncio.wait_for(runner, 10)
-
-
-def _on_ready(event: asyncio.Event):  # type: ignore[no-untyped-def]
-    async def on_ready() -> None:
-        event.set()
-
-    return on_ready
-
-
-@pytest.fixture
-async def voice_client(bot: discord.Client) -> AsyncIterator[discord.VoiceClient]:
-    """The bot joined to the Music voice channel."""
-    guild = bot.get_guild(GUILD_ID)
-    assert guild is not None
-    channel = guild.get_channel(MUSIC_ID)
+async def voice_client(
+    sandbox_client: discord.Client, user_in_voice: VoiceUser
+) -> AsyncIterator[discord.VoiceClient]:
+    """The sandbox's real discord.py bot joined to the Music voice channel (where the "dj" user sits)."""
+    channel = sandbox_client.get_channel(user_in_voice.channel_id)
     assert isinstance(channel, discord.VoiceChannel)
     vc = await channel.connect(timeout=15, reconnect=True)
     try:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from zilean.core import analysis
+from zilean.sandbox.server import Sandbox
+from zilean.sandbox.testing import VoiceUser
 from zilean.sandbox.voice import VoiceServer
-
-from .harness import GUILD_ID
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,6 +24,18 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
+
+
+@pytest.fixture
+def voice_server(sandbox: Sandbox) -> VoiceServer:
+    """The full sandbox's voice server (overrides the bare one: here the sandbox's gateway hands it out)."""
+    assert sandbox.voice is not None
+    return sandbox.voice
+
+
+@pytest.fixture
+def guild_id(user_in_voice: VoiceUser) -> int:
+    return user_in_voice.guild_id
 
 
 async def _wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
@@ -42,23 +54,23 @@ def _play(vc: discord.VoiceClient, path: Path, ffmpeg: str) -> asyncio.Event:
 
 
 async def test_tone_is_heard_at_source_level(
-    voice_server: VoiceServer, voice_client: discord.VoiceClient, tone_wav: Path, ffmpeg: str
+    voice_server: VoiceServer, guild_id: int, voice_client: discord.VoiceClient, tone_wav: Path, ffmpeg: str
 ) -> None:
     assert voice_client.mode == "aead_xchacha20_poly1305_rtpsize"
-    assert voice_server.stats(GUILD_ID)["connected"] is True
+    assert voice_server.stats(guild_id)["connected"] is True
     with wave.open(str(tone_wav)) as source:
         file_audio = analysis.pcm16_to_channels(source.readframes(source.getnframes()))
     file_rms, file_peak = analysis.rms(file_audio.ravel()), float(np.abs(file_audio).max())
 
     done = _play(voice_client, tone_wav, ffmpeg)
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["speaking"])
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["packets"] >= 100)
-    live = voice_server.stats(GUILD_ID)
+    await _wait_for(lambda: voice_server.stats(guild_id)["speaking"])
+    await _wait_for(lambda: voice_server.stats(guild_id)["packets"] >= 100)
+    live = voice_server.stats(guild_id)
     await asyncio.wait_for(done.wait(), 10)
-    await _wait_for(lambda: not voice_server.stats(GUILD_ID)["speaking"])
+    await _wait_for(lambda: not voice_server.stats(guild_id)["speaking"])
     # discord.py ends a stream with five Opus silence frames (protocol notes §3.3).
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["silence_frames"] >= 5)
-    final = voice_server.stats(GUILD_ID)
+    await _wait_for(lambda: voice_server.stats(guild_id)["silence_frames"] >= 5)
+    final = voice_server.stats(guild_id)
 
     assert live["dominant_hz"] == pytest.approx(440, abs=2)
     assert live["rms"] == pytest.approx(file_rms, rel=0.10)
@@ -72,7 +84,7 @@ async def test_tone_is_heard_at_source_level(
     assert final["gap_p50_ms"] == pytest.approx(20, abs=5)
     assert final["decode_errors"] == 0
 
-    audio = voice_server.wav(GUILD_ID, 2.0)
+    audio = voice_server.wav(guild_id, 2.0)
     with wave.open(io.BytesIO(audio)) as exported:
         assert (exported.getnchannels(), exported.getsampwidth(), exported.getframerate()) == (2, 2, 48000)
         frames = analysis.pcm16_to_channels(exported.readframes(exported.getnframes()))
@@ -109,15 +121,15 @@ def long_tone(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Path:
 
 
 async def test_drop_websocket_resumes_and_audio_continues(
-    voice_server: VoiceServer, voice_client: discord.VoiceClient, long_tone: Path, ffmpeg: str
+    voice_server: VoiceServer, guild_id: int, voice_client: discord.VoiceClient, long_tone: Path, ffmpeg: str
 ) -> None:
     done = _play(voice_client, long_tone, ffmpeg)
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["packets"] >= 50)
-    await voice_server.drop_websocket(GUILD_ID)
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["resumes"] == 1)
-    at_resume = voice_server.stats(GUILD_ID)["packets"]
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["packets"] >= at_resume + 50)
-    stats = voice_server.stats(GUILD_ID)
+    await _wait_for(lambda: voice_server.stats(guild_id)["packets"] >= 50)
+    await voice_server.drop_websocket(guild_id)
+    await _wait_for(lambda: voice_server.stats(guild_id)["resumes"] == 1)
+    at_resume = voice_server.stats(guild_id)["packets"]
+    await _wait_for(lambda: voice_server.stats(guild_id)["packets"] >= at_resume + 50)
+    stats = voice_server.stats(guild_id)
     assert stats["connected"] is True and stats["last_close_code"] == 4015
     assert voice_client.is_connected()
     voice_client.stop()
@@ -125,15 +137,15 @@ async def test_drop_websocket_resumes_and_audio_continues(
 
 
 async def test_pause_udp_shows_a_gap(
-    voice_server: VoiceServer, voice_client: discord.VoiceClient, long_tone: Path, ffmpeg: str
+    voice_server: VoiceServer, guild_id: int, voice_client: discord.VoiceClient, long_tone: Path, ffmpeg: str
 ) -> None:
     done = _play(voice_client, long_tone, ffmpeg)
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["packets"] >= 50)
+    await _wait_for(lambda: voice_server.stats(guild_id)["packets"] >= 50)
     voice_server.pause_udp(0.5)
     await asyncio.sleep(0.5)
-    at_resume = voice_server.stats(GUILD_ID)["packets"]
-    await _wait_for(lambda: voice_server.stats(GUILD_ID)["packets"] >= at_resume + 25)
-    stats = voice_server.stats(GUILD_ID)
+    at_resume = voice_server.stats(guild_id)["packets"]
+    await _wait_for(lambda: voice_server.stats(guild_id)["packets"] >= at_resume + 25)
+    stats = voice_server.stats(guild_id)
     assert stats["gap_max_ms"] >= 450
     assert stats["frame_deficit"] >= 20  # about 25 frames were sent while the receiver was deaf
     assert stats["udp_dropped_while_paused"] >= 20
