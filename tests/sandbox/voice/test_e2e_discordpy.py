@@ -45,6 +45,18 @@ async def _wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
 
+async def _listen(server: VoiceServer, guild_id: int, nbytes: int) -> bytes:
+    """Collect `nbytes` of live PCM from subscribe_pcm (the browser page's feed)."""
+    received = bytearray()
+    stream = server.subscribe_pcm(guild_id)
+    async for chunk in stream:
+        received += chunk
+        if len(received) >= nbytes:
+            break
+    await stream.aclose()
+    return bytes(received)
+
+
 def _play(vc: discord.VoiceClient, path: Path, ffmpeg: str) -> asyncio.Event:
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,10 +74,13 @@ async def test_tone_is_heard_at_source_level(
         file_audio = analysis.pcm16_to_channels(source.readframes(source.getnframes()))
     file_rms, file_peak = analysis.rms(file_audio.ravel()), float(np.abs(file_audio).max())
 
+    listener = asyncio.create_task(_listen(voice_server, guild_id, 48000 * 4))  # what the browser hears
     done = _play(voice_client, tone_wav, ffmpeg)
     await _wait_for(lambda: voice_server.stats(guild_id)["speaking"])
     await _wait_for(lambda: voice_server.stats(guild_id)["packets"] >= 100)
     live = voice_server.stats(guild_id)
+    heard = analysis.pcm16_to_channels(await asyncio.wait_for(listener, 10))
+    assert analysis.dominant_frequency(heard[9600:, 1]) == pytest.approx(440, abs=2)
     await asyncio.wait_for(done.wait(), 10)
     await _wait_for(lambda: not voice_server.stats(guild_id)["speaking"])
     # discord.py ends a stream with five Opus silence frames (protocol notes §3.3).

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -163,7 +163,7 @@ class VoiceServer:
         """The last `seconds` (≤ 60) of the guild's decoded audio as a 48 kHz stereo 16-bit WAV."""
         return self._capture(guild_id).wav(seconds)
 
-    def subscribe_pcm(self, guild_id: int) -> AsyncIterator[bytes]:
+    def subscribe_pcm(self, guild_id: int) -> AsyncGenerator[bytes, None]:
         """Live decoded 48 kHz stereo s16le chunks (about 100 ms each) for the browser page."""
         return self._capture(guild_id).subscribe()
 

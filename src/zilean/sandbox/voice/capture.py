@@ -8,7 +8,7 @@ import logging
 import time
 import wave
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import numpy as np
@@ -153,7 +153,7 @@ class GuildCapture:
                 queue.get_nowait()
             queue.put_nowait(pcm)
 
-    async def subscribe(self) -> AsyncIterator[bytes]:
+    async def subscribe(self) -> AsyncGenerator[bytes, None]:
         """Yield live decoded PCM chunks until the consumer stops iterating."""
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
         self._subscribers.add(queue)
