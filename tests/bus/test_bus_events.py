@@ -89,8 +89,9 @@ async def test_a_player_event_carries_a_position_anchor(bus: Bus) -> None:
     state = PlayerState(guild_id=GUILD, track=track, position_ms=30_000, anchor_at=anchor, volume=80)
     follower = await bus.follower()
     subscription = follower.subscribe(GUILD)
-    await bus.events.publish(GUILD, "player", anchor_payload(state))
+    await bus.events.publish_player(state)
     (event,) = await drain(subscription, 1)
+    assert event.kind == "player" and event.payload == anchor_payload(state)
     assert event.payload["track"]["title"] == "Song"
     later = anchor + timedelta(seconds=12)
     assert position_from_anchor(event.payload, later) == 42_000 == state.position_at(later)

@@ -61,6 +61,10 @@ class EventLog:
             await conn.execute(select(func.pg_notify(EVENTS, str(event_id))))
         return event_id
 
+    async def publish_player(self, state: PlayerState) -> int:
+        """Publish a "player" event: the state with its position anchor (call after every change)."""
+        return await self.publish(state.guild_id, "player", anchor_payload(state))
+
     def wake(self) -> None:
         """Wake this process's followers at once (the other processes hear NOTIFY or poll)."""
         self._wakeup.notify(EVENTS)
