@@ -221,3 +221,18 @@ async def test_has_pending_filters_by_shard(bus: Bus, shard_count: int) -> None:
     assert await bus.commands.has_pending([shard_count - 1], shard_count)
     if shard_count > 1:
         assert not await bus.commands.has_pending([0], shard_count)
+
+
+async def test_a_web_process_expires_commands_when_no_bot_runs_at_all(db_url: str) -> None:
+    from zilean.db import open_database
+
+    db = await open_database(db_url)
+    web = Bus(db, fast_options())
+    await web.start(maintain=True)
+    try:
+        command = await web.submit(GUILD, "pause", user_id=USER)  # nobody waits for it
+        await eventually(lambda: is_status(web, command.id, "expired"))
+        assert (await stored(web, command.id)).outcome == BOT_OFFLINE
+    finally:
+        await web.close()
+        await db.close()

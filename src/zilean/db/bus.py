@@ -17,7 +17,10 @@ in separate processes PostgreSQL NOTIFY (ids only) wakes them, and on SQLite the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,8 +33,9 @@ from zilean.db.bus_heartbeats import Heartbeats
 from zilean.db.bus_listener import PgListener
 from zilean.db.bus_records import BotProcess, Command, CommandHandler
 from zilean.db.bus_signal import Wakeup
-from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming
+from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming, prune
 from zilean.db.database import Database
+from zilean.db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +65,40 @@ class Bus:
             self.listener = PgListener(db.engine.url, self.wakeup)
         self._follower: EventFollower | None = None
         self._workers: list[BotWorker] = []
+        self._maintenance: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Open the LISTEN connection (PostgreSQL); nothing to do on SQLite."""
+    async def start(self, *, maintain: bool = False) -> None:
+        """Open the LISTEN connection (PostgreSQL); with `maintain`, also expire and prune periodically.
+
+        Bot workers maintain on their own; a web process should pass maintain=True, so commands for
+        an offline bot expire (and old rows go) even when no bot process is running at all.
+        """
         if self.listener is not None:
             await self.listener.start()
+        if maintain and self._maintenance is None:
+            self._maintenance = asyncio.create_task(self._maintain_forever(), name="zilean-bus-maintain")
+
+    async def maintain(self, *, prune_too: bool = False) -> None:
+        """One maintenance pass: fail orphaned claims, expire commands of offline guilds, maybe prune."""
+        timing = self.options.timing
+        stale = timedelta(seconds=timing.stale_after_s)
+        await self.commands.fail_orphans(stale)
+        await self.commands.expire_offline(timedelta(seconds=timing.command_expiry_s), stale)
+        if prune_too:
+            await prune(self.commands, self.events, timing)
+
+    async def _maintain_forever(self) -> None:
+        timing = self.options.timing
+        next_prune = time.monotonic()
+        while True:
+            try:
+                due = time.monotonic() >= next_prune
+                await self.maintain(prune_too=due)
+                if due:
+                    next_prune = time.monotonic() + timing.prune_every_s
+            except DatabaseError as exc:
+                log.warning("bus maintenance failed: %s", exc.message)
+            await asyncio.sleep(timing.maintenance_s)
 
     def poll_s(self) -> float:
         """How long a consumer may sleep before re-checking the tables without being woken."""
@@ -145,7 +178,12 @@ class Bus:
         return worker
 
     async def close(self) -> None:
-        """Stop workers, the follower and the listener (the Database stays open)."""
+        """Stop workers, maintenance, the follower and the listener (the Database stays open)."""
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+            self._maintenance = None
         for worker in self._workers:
             await worker.stop()
         self._workers.clear()
