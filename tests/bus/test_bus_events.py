@@ -123,3 +123,20 @@ async def test_follower_starts_after_a_given_id_for_catch_up(bus: Bus) -> None:
 
 async def _is(value: int, expected: int) -> bool:
     return value == expected
+
+
+async def test_an_event_committed_late_is_not_skipped_by_a_follower(bus: Bus, other_bus: Bus) -> None:
+    # Transaction A takes an id and stays open; B publishes meanwhile. If B's later id became
+    # visible first, a follower would move past A's id and never deliver A. The ordering lock
+    # (PostgreSQL) / the single writer (SQLite) makes B wait for A instead.
+    follower = await other_bus.follower()
+    subscription = follower.subscribe()
+    async with bus.db.connector.write() as conn:
+        first = await bus.events.publish_in(conn, GUILD, "queue", {"tx": "A"})
+        second_task = asyncio.create_task(bus.events.publish(GUILD, "queue", {"tx": "B"}))
+        await asyncio.sleep(0.3)  # the follower polls / is woken meanwhile
+        assert not second_task.done()
+    bus.events.wake()
+    second = await second_task
+    assert second > first
+    assert [e.id for e in await drain(subscription, 2)] == [first, second]
