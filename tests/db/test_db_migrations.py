@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from zilean.db import DatabaseError, current, downgrade, head_revision, open_database, upgrade
@@ -81,3 +83,19 @@ async def test_start_up_refuses_an_old_schema_when_auto_migrate_is_off(empty_db_
     await upgrade(empty_db_url)
     db = await open_database(empty_db_url, auto_migrate=False)
     await db.close()
+
+
+async def test_two_processes_starting_at_once_migrate_once(empty_db_url: str) -> None:
+    first, second = await asyncio.gather(upgrade(empty_db_url), upgrade(empty_db_url))
+    assert first == second == head_revision()
+    assert await table_names(empty_db_url) == EXPECTED_TABLES
+
+
+async def test_migrating_leaves_sqlite_foreign_keys_on(tmp_path: Path) -> None:
+    db = await open_database(f"sqlite:///{tmp_path / 'z.db'}", auto_migrate=True)
+    try:
+        for _ in range(3):  # whichever pooled connection we get
+            async with db.engine.connect() as conn:
+                assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await db.close()

@@ -11,16 +11,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from zilean.db.engine import create_engine, ping
+from zilean.db.engine import BEGIN_MODE_OPTION, create_engine, ping
 from zilean.db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x7A696C65616E  # "zilean": PostgreSQL advisory lock held while migrating
 
 
 def alembic_config() -> Config:
@@ -101,14 +103,36 @@ async def _run_command_on(engine: AsyncEngine, action: Callable[[Config], None])
         config.attributes["connection"] = connection
         action(config)
 
+    sqlite = engine.dialect.name == "sqlite"
     try:
         async with engine.connect() as conn:
-            await conn.run_sync(run)
-            await conn.commit()
+            if sqlite:
+                # Batch migrations copy and DROP tables; with foreign keys on, dropping a parent
+                # table would cascade-delete its children's rows. The pragma only works outside
+                # a transaction, hence the raw connection before BEGIN.
+                await _sqlite_pragma(conn, "PRAGMA foreign_keys=OFF")
+            try:
+                # One transaction for the whole run, taken with the write lock (SQLite) or the
+                # migration advisory lock (PostgreSQL): two processes starting at once with
+                # AUTO_MIGRATE run it once; the second finds the schema already at head.
+                await conn.execution_options(**{BEGIN_MODE_OPTION: "IMMEDIATE"})
+                async with conn.begin():
+                    if not sqlite:
+                        await conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+                    await conn.run_sync(run)
+            finally:
+                if sqlite:
+                    await _sqlite_pragma(conn, "PRAGMA foreign_keys=ON")
     except CommandError as exc:
         raise DatabaseError(f"migration refused: {_first_line(exc)}") from exc
     except SQLAlchemyError as exc:
         raise DatabaseError(f"migration failed: {_first_line(exc)}") from exc
+
+
+async def _sqlite_pragma(conn: AsyncConnection, pragma: str) -> None:
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    await raw.execute(pragma)
 
 
 def _first_line(exc: BaseException) -> str:
