@@ -38,6 +38,8 @@ def make_media(ffmpeg: str, directory: Path) -> dict[str, Path]:
     }
     _encode(ffmpeg, files["tone"], _tone(440, 30), "Tone 440")
     _encode(ffmpeg, files["short"], _tone(660, 2), "Short 660")
+    files["doomed"] = directory / "doomed.flac"  # a test deletes it while it is queued
+    _encode(ffmpeg, files["doomed"], _tone(660, 2), "Doomed")
     steps = np.concatenate([_tone(step_frequency(s), STEP_SECONDS) for s in range(60)])
     _encode(ffmpeg, files["steps"], steps, "Steps")
     png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
@@ -152,7 +154,8 @@ class Driver:
             "options": options,
         }
         response = await self.http.post("/_sandbox/interactions", json=body)
-        response.raise_for_status()
+        if response.is_error:
+            raise AssertionError(f"/{command} {options}: {response.status_code} {response.text}")
         return await self._answer(response.json()["interaction_id"], within)
 
     async def press(self, user: str, message_id: str, custom_id: str, within: float = 15) -> dict[str, Any]:

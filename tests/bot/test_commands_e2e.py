@@ -1,15 +1,204 @@
-"""Commands end to end: the real bot, the sandbox, prefix and slash."""
+"""Every command through the sandbox, as prefix (`=`) and slash command, with the real bot."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
-from bot_harness import Driver
+from bot_harness import Driver, Reply
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
+NO_MENTIONS = {"parse": []}
+
+
+def quiet(reply: Reply) -> Reply:
+    """Every answer must be sent with allowed_mentions parse=[] (nobody pinged)."""
+    assert reply.allowed_mentions is not None and reply.allowed_mentions.get("parse") == [], reply
+    return reply
+
 
 async def test_help_lists_commands_by_prefix_and_slash(driver: Driver) -> None:
-    reply = await driver.say("alice", "=help")
+    reply = quiet(await driver.say("alice", "=help"))
     assert "play" in reply.text and "volume" in reply.text
     slash = await driver.slash("alice", "help")
     assert slash.ephemeral and "effect" in slash.text
+
+
+async def test_playing_needs_a_voice_channel(driver: Driver) -> None:
+    reply = quiet(await driver.say("bob", "=play local:tone440.flac"))
+    assert "Join a voice channel first" in reply.text
+    slash = await driver.slash("bob", "play", query="local:tone440.flac")
+    assert slash.ephemeral and "Join a voice channel first" in slash.text
+
+
+async def test_join_and_leave(driver: Driver) -> None:
+    await driver.join_voice("alice")
+    reply = quiet(await driver.slash("alice", "join"))
+    assert "Joined" in reply.text and "Music" in reply.text
+    await driver.wait_voice(lambda s: s["connected"] and s["channel_id"] == str(driver.voice_channel))
+    reply = quiet(await driver.say("alice", "=leave"))
+    assert "Left" in reply.text
+    await driver.wait_voice(lambda s: s["channel_id"] is None)
+    reply = await driver.say("alice", "=leave")
+    assert "not in a voice channel" in reply.text
+
+
+async def test_queue_commands(driver: Driver) -> None:
+    await driver.join_voice("alice")
+    first = quiet(await driver.say("alice", "=play local:tone440.flac"))
+    assert "Playing now" in first.text and "0:30" in first.text and "<@" in first.text  # requester
+    await driver.slash("alice", "play", query="local:steps.flac")
+    nxt = await driver.slash("alice", "play", query="local:short660.flac", position="next")
+    assert "Position 1" in nxt.text
+
+    queue = quiet(await driver.slash("alice", "queue"))
+    assert queue.text.index("Short 660") < queue.text.index("Steps") and "Page 1/1" in queue.text
+    moved = quiet(await driver.say("alice", "=move 2 1"))
+    assert "Steps" in moved.text
+    queue = await driver.say("alice", "=queue")
+    assert queue.text.index("Steps") < queue.text.index("Short 660")
+    removed = quiet(await driver.slash("alice", "remove", position=1))
+    assert "Steps" in removed.text
+    bad = await driver.slash("alice", "remove", position=9)
+    assert bad.ephemeral and "no track 9" in bad.text
+
+    assert "track" in (await driver.say("alice", "=loop one")).text
+    assert "queue" in (await driver.slash("alice", "loop", mode="queue")).text
+    assert "off" in (await driver.say("alice", "=loop off")).text
+
+    card = quiet(await driver.slash("alice", "nowplaying"))
+    assert "Tone 440" in card.text and "/ 0:30" in card.text and "Volume" in card.text
+    assert {"zilean:np:pause", "zilean:np:skip", "zilean:np:stop"} <= set(card.custom_ids())
+
+    skipped = quiet(await driver.say("alice", "=skip"))
+    assert "Short 660" in skipped.text
+    back = quiet(await driver.slash("alice", "previous"))
+    assert "Tone 440" in back.text
+    assert "top" in (await driver.say("alice", "=replay")).text
+    history = quiet(await driver.slash("alice", "history"))
+    assert "Tone 440" in history.text
+
+    for _ in range(3):
+        await driver.say("alice", "=play local:short660.flac")
+    shuffled = quiet(await driver.slash("alice", "shuffle"))
+    assert "Shuffled" in shuffled.text
+    cleared = quiet(await driver.say("alice", "=clear"))
+    assert "Cleared 4" in cleared.text
+    assert "empty" in (await driver.slash("alice", "shuffle")).text
+
+
+async def test_volume_and_effects_by_both_kinds_of_command(driver: Driver) -> None:
+    assert "100%" in (await driver.say("alice", "=volume")).text
+    assert "120%" in quiet(await driver.slash("alice", "volume", percent=120)).text
+    too_loud = await driver.say("alice", "=volume 250")
+    assert "0 to 200" in too_loud.text
+    listing = quiet(await driver.slash("alice", "effect list"))
+    assert "nightcore" in listing.text and "bassboost" in listing.text
+    assert "bassboost" in (await driver.say("alice", "=effect add bassboost")).text
+    unknown = await driver.slash("alice", "effect add", name="kazoo")
+    assert unknown.ephemeral and "kazoo" in unknown.text
+    assert "Active: bassboost" in (await driver.say("alice", "=effect")).text
+    assert "none" in (await driver.slash("alice", "effect remove", name="bassboost")).text
+    await driver.say("alice", "=volume 100")
+
+
+async def test_pagination_buttons_turn_pages(driver: Driver) -> None:
+    for _ in range(12):
+        await driver.say("alice", "=play local:short660.flac")
+    page = await driver.say("alice", "=queue")
+    assert "Page 1/2" in page.text
+    next_id = [cid for cid in page.custom_ids() if cid][1]
+    summary = await driver.press("alice", page.message_id or "", next_id)
+    assert summary["responses"], summary
+    shown = await driver.messages()
+    edited = next(m for m in shown if m["id"] == page.message_id)
+    assert "Page 2/2" in edited["embeds"][0]["footer"]["text"]
+    await driver.say("alice", "=stop")
+
+
+async def test_a_failing_track_is_reported_and_the_queue_moves_on(
+    driver: Driver, media: dict[str, Path]
+) -> None:
+    doomed = media["doomed"]
+    await driver.say("alice", "=play local:tone440.flac")
+    assert "Added" in (await driver.say("alice", "=play local:doomed.flac")).text
+    await driver.say("alice", "=play local:short660.flac")
+    doomed.unlink()  # gone by the time its turn comes, like a link that went 404
+    last = await driver.last_message_id()
+    await driver.say("alice", "=skip")
+    failure = await driver.bot_message_after(last, containing="Couldn't play")
+    assert "Doomed" in failure.text and "no longer in the music folder" in failure.text
+    await driver.wait_voice(lambda s: s["dominant_hz"] and abs(s["dominant_hz"] - 660) < 5)
+    await driver.say("alice", "=stop")
+
+
+async def test_settings_need_rights_and_change_the_prefix(driver: Driver) -> None:
+    refused = await driver.slash("bob", "settings prefix", prefix="!")
+    assert refused.ephemeral and "DJ or an administrator" in refused.text
+    changed = quiet(await driver.slash("owner", "settings prefix", prefix="!"))
+    assert "`!`" in changed.text
+    shown = await driver.say("owner", "!settings")
+    assert "Prefix: `!`" in shown.text
+    await driver.say("owner", "!settings prefix =")
+    assert "Prefix: `=`" in (await driver.say("owner", "=settings")).text
+
+
+async def test_permission_rules_and_vote_skip(driver: Driver) -> None:
+    await driver.join_voice("bob")
+    await driver.say("alice", "=play local:tone440.flac")
+    clear = await driver.say("bob", "=clear")
+    assert "Only a DJ" in clear.text
+    for user in ("alice", "bob"):
+        ok = await driver.say("owner", f"=permissions set <@{driver.users[user]}> skip deny")
+        assert "deny" in ok.text
+    assert "skip ⛔" in (await driver.slash("owner", "permissions show")).text
+    vote = await driver.say("bob", "=skip")
+    assert "1/2" in vote.text
+    passed = await driver.slash("alice", "skip")
+    assert "Vote passed" in passed.text
+    not_yet = await driver.slash("dj", "clear")  # a role called DJ means nothing until it is configured
+    assert not_yet.ephemeral and "Join a voice channel" in not_yet.text
+    configured = await driver.say("owner", f"=settings djrole <@&{driver.dj_role}>")
+    assert "DJ role set" in configured.text
+    dj = await driver.slash("dj", "clear")  # the DJ may do anything, from anywhere
+    assert "Cleared" in dj.text
+    await driver.slash("owner", "settings djrole")
+    for user in ("alice", "bob"):
+        await driver.say("owner", f"=permissions reset <@{driver.users[user]}>")
+    await driver.leave_voice("bob")
+    await driver.say("alice", "=stop")
+
+
+async def test_now_playing_buttons(driver: Driver) -> None:
+    last = await driver.last_message_id()
+    await driver.say("alice", "=play local:tone440.flac")
+    card = await driver.bot_message_after(last, containing="Now playing")
+    assert card.message_id is not None
+    await driver.packets_flowing()
+    await driver.press("alice", card.message_id, "zilean:np:pause")
+    await asyncio.sleep(0.3)
+    before = (await driver.voice())["packets"]
+    await asyncio.sleep(0.6)
+    assert (await driver.voice())["packets"] == before
+    edited = next(m for m in await driver.messages(last) if m["id"] == card.message_id)
+    assert "Paused" in edited["embeds"][0]["title"]
+    await driver.press("alice", card.message_id, "zilean:np:pause")
+    await driver.packets_flowing()
+    refused = await driver.press("bob", card.message_id, "zilean:np:stop")
+    assert refused["responses"][0].get("ephemeral"), refused
+    await driver.press("alice", card.message_id, "zilean:np:stop")
+    await driver.wait_voice(lambda s: not s["speaking"] or s["silent"])
+
+
+async def test_idle_timeout_and_247(driver: Driver) -> None:
+    await driver.say("owner", "=settings idle 1")
+    assert "24/7 mode is on" in (await driver.slash("owner", "247", enabled=True)).text
+    await driver.say("alice", "=play local:short660.flac")
+    await asyncio.sleep(4)  # the 2 s track ended; 24/7 keeps the bot
+    assert (await driver.voice())["channel_id"] == str(driver.voice_channel)
+    assert "off" in (await driver.say("owner", "=247")).text
+    await driver.say("alice", "=play local:short660.flac")
+    await driver.wait_voice(lambda s: s["channel_id"] is None, within=20)
+    await driver.say("owner", "=settings idle 300")

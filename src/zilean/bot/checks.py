@@ -61,10 +61,16 @@ async def decision_for(ctx: commands.Context[Any], action: Action) -> Decision:
     return decide(action, actor_for(ctx.author), scene_for(ctx.guild), policy)
 
 
-def requires(action: Action) -> Callable[[T], T]:
-    """A check: refuse the command unless the policy allows `action` (a refused skip may still vote)."""
+def requires(action: Action, *, connected: bool = False) -> Callable[[T], T]:
+    """A check: refuse unless the policy allows `action` (a refused skip may still vote).
+
+    `connected`: first refuse when the bot is not in voice. One check rather than two, because
+    discord.py does not keep the order of several checks stable across bot instances.
+    """
 
     async def predicate(ctx: commands.Context[Any]) -> bool:
+        if connected and ctx.guild is not None and ctx.guild.voice_client is None:
+            raise Refused("I'm not in a voice channel.")
         decision = await decision_for(ctx, action)
         ctx.decision = decision  # type: ignore[attr-defined]  # read by commands that vote
         if decision.allowed or decision.may_vote:

@@ -90,14 +90,13 @@ def queue_page(
     page = max(0, min(page, pages - 1))
     lines: list[str] = []
     if current is not None:
-        lines.append(f"**Now:** {track_link(current.track, 200)} · {duration(current.track.duration_ms)}")
+        lines.append(f"**Now:** {track_link(current.track, 150)} · {duration(current.track.duration_ms)}")
     start = page * QUEUE_PAGE_SIZE
     for index, entry in enumerate(upcoming[start : start + QUEUE_PAGE_SIZE], start=start + 1):
-        line = f"`{index}.` {track_link(entry.track, 200)} · {duration(entry.track.duration_ms)}"
-        lines.append(clip(line, 380))
+        lines.append(f"`{index}.` {track_link(entry.track, 100)} · {duration(entry.track.duration_ms)}")
     if not upcoming:
         lines.append("Nothing queued after this." if current else "The queue is empty.")
-    embed = discord.Embed(title="Queue", description="\n".join(lines), colour=COLOUR)
+    embed = discord.Embed(title="Queue", description=_lines(lines), colour=COLOUR)
     embed.set_footer(
         text=f"Page {page + 1}/{pages} · {len(upcoming)} tracks · {duration(total_ms)}"
         f" · Loop: {LOOP_LABELS[loop]}"
@@ -112,8 +111,8 @@ def page_count(entries: int) -> int:
 
 def history(entries: Sequence[QueueEntry]) -> discord.Embed:
     """The recently played tracks, most recent first."""
-    lines = [f"`{i}.` {track_link(e.track, 200)}" for i, e in enumerate(entries[:15], start=1)]
-    text = "\n".join(lines) if lines else "Nothing has been played yet."
+    lines = [f"`{i}.` {track_link(e.track, 150)}" for i, e in enumerate(entries[:15], start=1)]
+    text = _lines(lines) if lines else "Nothing has been played yet."
     return _fit(discord.Embed(title="Recently played", description=text, colour=COLOUR))
 
 
@@ -132,6 +131,18 @@ def effects_list(active: Sequence[str], catalogue: Sequence[tuple[str, str]]) ->
     if chunk:
         embed.add_field(name="Available", value="\n".join(chunk), inline=False)
     return _fit(embed)
+
+
+def _lines(lines: Sequence[str], limit: int = DESCRIPTION_LIMIT) -> str:
+    """Whole lines joined up to `limit` characters (never a line cut in the middle of a link)."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def _with_thumbnail(embed: discord.Embed, track: Track) -> discord.Embed:

@@ -42,12 +42,19 @@ def duration(ms: int | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+MAX_LINK_URL = 200  # longer URLs are left out rather than eating the embed's budget
+
+
 def track_link(track: Track, limit: int = TITLE_LIMIT) -> str:
-    """The track's escaped title, as a masked link when its URL is a web page."""
-    title = safe(track.title, limit - 8 - len(track.url) if track.url.startswith("http") else limit)
-    if track.url.startswith(("http://", "https://")) and len(track.url) < 512 and ")" not in track.url:
-        return f"[{title}]({track.url})"
-    return title
+    """The track's escaped title (at most `limit` characters), as a masked link when its URL is a web page."""
+    url = track.url
+    linkable = url.startswith(("http://", "https://")) and len(url) <= MAX_LINK_URL
+    linkable = linkable and not any(ch in url for ch in "()<> ")
+    title = safe(track.title, limit)
+    if not linkable:
+        return title
+    # Brackets would end the link text early; escape_markdown leaves them alone.
+    return "[" + title.replace("[", "\\[").replace("]", "\\]") + f"]({url})"
 
 
 def progress_bar(position_ms: int, duration_ms: int | None, width: int = 18) -> str:

@@ -111,6 +111,6 @@ class Store:
         """Store the player's state (the resume point after a restart)."""
         await self.player.save(state)
 
-    async def audit_discord(self, guild_id: int, actor_id: int, action: str, **detail: Any) -> None:
+    async def audit_discord(self, guild_id: int, actor_id: int, action: str, /, **detail: Any) -> None:
         """Record who did what from Discord."""
         await self.audit.record(guild_id, actor_id, "discord", action, detail)

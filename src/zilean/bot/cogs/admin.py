@@ -142,7 +142,7 @@ class Admin(CogBase):
         kind = "role" if isinstance(target, discord.Role) else "user"
         column = "can_" + Capability(action).value
         await self.bot.store.permissions.set(ctx.guild.id, kind, target.id, **{column: VERDICTS[verdict]})
-        await self.audit(ctx, "permissions", target=f"{kind}:{target.id}", action=action, verdict=verdict)
+        await self.audit(ctx, "permissions", target=f"{kind}:{target.id}", flag=action, verdict=verdict)
         await self.reply(ctx, f"{target.mention}: {action} → {verdict}.")
 
     @permissions.command(name="reset")

@@ -56,12 +56,12 @@ class CogBase(commands.Cog):
         """A short confirmation embed."""
         await send(ctx, embeds.info(text, title))
 
-    async def audit(self, ctx: Ctx, action: str, **detail: Any) -> None:
+    async def audit(self, ctx: Ctx, what: str, /, **detail: Any) -> None:
         """Record the action in the audit log (failures there never fail the command)."""
         if ctx.guild is None:
             return
         try:
-            await self.bot.store.audit_discord(ctx.guild.id, ctx.author.id, action, **detail)
+            await self.bot.store.audit_discord(ctx.guild.id, ctx.author.id, what, **detail)
         except Exception:
             import logging
 

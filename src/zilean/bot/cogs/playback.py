@@ -48,7 +48,7 @@ class Playback(CogBase):
 
     @commands.hybrid_command(name="leave", aliases=["disconnect", "dc"])
     @in_guild()
-    @requires(Action.CLEAR)
+    @requires(Action.CLEAR, connected=True)
     async def leave(self, ctx: Ctx) -> None:
         """Stop, clear the queue and leave the voice channel."""
         assert ctx.guild is not None

@@ -139,9 +139,11 @@ class Queueing(CogBase):
     @app_commands.describe(percent="0 to 200 (100 is normal)")
     @in_guild()
     @requires(Action.CONTROL)
-    async def volume(self, ctx: Ctx, percent: commands.Range[int, 0, 200] | None = None) -> None:
+    async def volume(self, ctx: Ctx, percent: int | None = None) -> None:
         """Show or set the volume (0–200 %)."""
         session = await self.session(ctx)
+        if percent is not None and not 0 <= percent <= 200:
+            raise ZileanError("Volume goes from 0 to 200 %.")
         if percent is None:
             await self.reply(ctx, f"Volume: {volume_label(session.volume)}")
             return
