@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 from bus_helpers import Recorder, eventually, is_status, stored
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from zilean.db import schema
 from zilean.db.bus import Bus
 from zilean.db.bus_listener import asyncpg_dsn
-from zilean.db.bus_records import BOT_RESTARTED
+from zilean.db.bus_records import BOT_RESTARTED, TRANSIENT_ERRORS
+from zilean.db.connector import utcnow
 
 GUILD = 1_180_000_000_000_000_001
 USER = 42
@@ -184,3 +187,70 @@ async def test_listener_connections_killed_mid_flow_reconnect_and_catch_up(
 
 async def _connected(listener: object) -> bool:
     return bool(listener.connected.is_set())  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+async def test_every_connection_killed_mid_flow_loses_and_duplicates_nothing(
+    bus: Bus, other_bus: Bus
+) -> None:
+    """Like a PostgreSQL restart: every backend of the database (pool and LISTEN) is terminated."""
+    if bus.listener is None or other_bus.listener is None:
+        pytest.skip("PostgreSQL only")
+    handler = Recorder()
+    await other_bus.worker(handler).start()
+    subscription = (await bus.follower()).subscribe()
+    admin = await asyncpg.connect(asyncpg_dsn(bus.db.engine.url))
+
+    async def flow() -> None:
+        for i in range(120):
+            # A write cut by the kill may or may not have committed; the checks below use the tables.
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await other_bus.events.publish(GUILD, "queue", {"i": i})
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await bus.submit(GUILD + (i % 7 << 22), "skip", user_id=USER)
+            await asyncio.sleep(0.005)
+
+    async def kill_everything() -> None:
+        await asyncio.sleep(0.2)
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert killed >= 2  # at least the two LISTEN connections
+
+    try:
+        await asyncio.gather(flow(), kill_everything())
+    finally:
+        await admin.close()
+    async with bus.db.connector.read() as conn:
+        event_ids = [
+            row[0]
+            for row in (await conn.execute(select(schema.events.c.id).order_by(schema.events.c.id))).all()
+        ]
+        command_ids = [row[0] for row in (await conn.execute(select(schema.commands.c.id))).all()]
+    assert len(event_ids) > 100 and len(command_ids) > 100
+    got = [(await asyncio.wait_for(subscription.get(), 30)).id for _ in event_ids]
+    assert got == event_ids  # every stored event, once, in order
+    assert subscription.get_nowait() is None
+    for command_id in command_ids:
+        assert (await bus.wait(command_id, 30)).status == "done"
+    assert sorted(handler.ids) == sorted(command_ids)  # every stored command ran exactly once
+
+
+async def test_a_claim_whose_reply_was_lost_goes_back_and_runs_once(bus: Bus) -> None:
+    handler = Recorder()
+    worker = bus.worker(handler)
+    await worker.start()
+    # The claim committed under this worker's name but the worker never got the rows back
+    # (the connection broke after COMMIT): simulate it by claiming behind its back, long ago.
+    command = await bus.submit(GUILD, "skip", user_id=USER)
+    async with bus.db.connector.write() as conn:
+        await conn.execute(
+            update(schema.commands)
+            .where(schema.commands.c.id == command.id)
+            .values(
+                status="claimed", claimed_by=worker.process_id, claimed_at=utcnow() - timedelta(minutes=1)
+            )
+        )
+    await eventually(lambda: is_status(bus, command.id, "done"))
+    assert handler.ids == [command.id]

@@ -31,11 +31,10 @@ from zilean.db.bus_events import EventLog
 from zilean.db.bus_follow import EventFollower
 from zilean.db.bus_heartbeats import Heartbeats
 from zilean.db.bus_listener import PgListener
-from zilean.db.bus_records import BotProcess, Command, CommandHandler
+from zilean.db.bus_records import TRANSIENT_ERRORS, BotProcess, Command, CommandHandler, describe
 from zilean.db.bus_signal import Wakeup
 from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming, prune
 from zilean.db.database import Database
-from zilean.db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +95,8 @@ class Bus:
                 await self.maintain(prune_too=due)
                 if due:
                     next_prune = time.monotonic() + timing.prune_every_s
-            except DatabaseError as exc:
-                log.warning("bus maintenance failed: %s", exc.message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("bus maintenance failed: %s", describe(exc))
             await asyncio.sleep(timing.maintenance_s)
 
     def poll_s(self) -> float:

@@ -222,6 +222,15 @@ class CommandQueue:
         )
         return await self._finish_many(stmt)
 
+    async def claimed_by(self, process_id: str, older_than: timedelta) -> list[int]:
+        """Ids this process claimed more than `older_than` ago that still have no outcome."""
+        cutoff = utcnow() - older_than
+        query = select(_c.id).where(
+            _c.status == "claimed", _c.claimed_by == process_id, _c.claimed_at < cutoff
+        )
+        async with self._db.read() as conn:
+            return [int(row[0]) for row in (await conn.execute(query)).all()]
+
     async def release(self, command_ids: Sequence[int], process_id: str) -> int:
         """Hand never-started claimed commands back to the queue (clean shutdown); returns how many."""
         if not command_ids:

@@ -13,9 +13,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from zilean.db.bus_events import EventLog
-from zilean.db.bus_records import Event
+from zilean.db.bus_records import TRANSIENT_ERRORS, Event, describe
 from zilean.db.bus_signal import EVENTS, Wakeup
-from zilean.db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +130,8 @@ class EventFollower:
             ticket = self._wakeup.ticket(EVENTS)
             try:
                 batch = await self._events.after(self.last_id, limit=BATCH)
-            except DatabaseError as exc:
-                log.warning("event follower cannot read events: %s", exc.message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("event follower cannot read events: %s", describe(exc))
                 await asyncio.sleep(RETRY_S)
                 continue
             for event in batch:

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from zilean.db.connector import as_utc
+from zilean.db.errors import DatabaseError
 
 CommandStatus = Literal["pending", "claimed", "done", "refused", "failed", "expired"]
 OutcomeStatus = Literal["done", "refused", "failed"]
@@ -17,6 +20,19 @@ FINAL_STATUSES: tuple[CommandStatus, ...] = ("done", "refused", "failed", "expir
 BOT_OFFLINE = "the bot is offline, so this command was not run"
 BOT_RESTARTED = "the bot restarted before running this command; nothing was done, send it again"
 HANDLER_CRASHED = "the bot hit an internal error while running this command"
+
+
+# What a bus loop survives: the Connector's one-line errors, and the driver errors it does not wrap
+# (asyncpg's "connection was closed in the middle of operation" arrives as a bare DBAPIError).
+TRANSIENT_ERRORS = (DatabaseError, SQLAlchemyError, OSError)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a log message."""
+    if isinstance(exc, DatabaseError):
+        return exc.message
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:

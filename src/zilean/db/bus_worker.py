@@ -22,10 +22,16 @@ from zilean.core.errors import ZileanError
 from zilean.db.bus_commands import CommandQueue
 from zilean.db.bus_events import EventLog
 from zilean.db.bus_heartbeats import Heartbeats
-from zilean.db.bus_records import HANDLER_CRASHED, Command, CommandHandler, Outcome
+from zilean.db.bus_records import (
+    HANDLER_CRASHED,
+    TRANSIENT_ERRORS,
+    Command,
+    CommandHandler,
+    Outcome,
+    describe,
+)
 from zilean.db.bus_signal import COMMANDS, Wakeup
 from zilean.db.connector import utcnow
-from zilean.db.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +96,7 @@ class BotWorker:
         self._outcome_ready = asyncio.Event()
         self._outcome_task: asyncio.Task[None] | None = None
         self._unwritten = 0  # outcomes handed to the writer and not yet stored (or dropped)
+        self._mine: set[int] = set()  # claimed by us, outcome not stored yet
         self._starved = False  # the claim loop stopped for lack of room; wake it when room frees up
         self._pg = commands.postgres
         self.executed = 0
@@ -115,7 +122,8 @@ class BotWorker:
         self._tasks = []
         unstarted = [command.id for backlog in self._backlog.values() for command in backlog]
         self._backlog.clear()
-        with contextlib.suppress(DatabaseError):
+        self._mine.difference_update(unstarted)
+        with contextlib.suppress(*TRANSIENT_ERRORS):
             released = await self._commands.release(unstarted, self.process_id)
             if released:
                 log.info("gave %d unstarted command(s) back to the queue", released)
@@ -130,7 +138,7 @@ class BotWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._outcome_task
             self._outcome_task = None
-        with contextlib.suppress(DatabaseError):
+        with contextlib.suppress(*TRANSIENT_ERRORS):
             await self._heartbeats.remove(self.process_id)
 
     # --- loops -------------------------------------------------------------------------------
@@ -140,8 +148,8 @@ class BotWorker:
             await asyncio.sleep(self.timing.heartbeat_s)
             try:
                 await self._beat()
-            except DatabaseError as exc:
-                log.warning("bus heartbeat failed: %s", exc.message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("bus heartbeat failed: %s", describe(exc))
 
     async def _beat(self) -> None:
         await self._heartbeats.beat(self.process_id, self.shard_ids, self.shard_count, self._started_at)
@@ -152,8 +160,8 @@ class BotWorker:
             ticket = self._wakeup.ticket(COMMANDS)
             try:
                 claimed = await self._claim_some()
-            except DatabaseError as exc:
-                log.warning("bus cannot claim commands: %s", exc.message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("bus cannot claim commands: %s", describe(exc))
                 await Wakeup.wait(ticket, 1.0)
                 continue
             if claimed == self.timing.claim_batch:
@@ -170,6 +178,7 @@ class BotWorker:
             return 0
         limit = min(room, self.timing.claim_batch)
         batch = await self._commands.claim(self.process_id, self.shard_ids, self.shard_count, limit)
+        self._mine.update(command.id for command in batch)
         if batch and self._on_claimed is not None:
             await self._on_claimed(batch)
         for command in batch:
@@ -202,6 +211,7 @@ class BotWorker:
                 log.warning(
                     "command %d was taken from this process while it was stalled; not run", command.id
                 )
+                self._mine.discard(command.id)
                 return
         try:
             outcome = await self._handler(command)
@@ -225,13 +235,14 @@ class BotWorker:
                 continue
             try:
                 stored = await self._commands.finish_many(self.process_id, batch)
-            except DatabaseError as exc:
-                log.warning("cannot record %d outcome(s) yet: %s", len(batch), exc.message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("cannot record %d outcome(s) yet: %s", len(batch), describe(exc))
                 self._outcomes[:0] = batch
                 self._outcome_ready.set()
                 await asyncio.sleep(0.5)
                 continue
             self._unwritten -= len(batch)
+            self._mine.difference_update(command_id for command_id, _ in batch)
             if len(stored) < len(batch):
                 lost = sorted({command_id for command_id, _ in batch} - set(stored))
                 log.warning("outcomes of commands %s dropped: they were no longer claimed by us", lost)
@@ -243,6 +254,17 @@ class BotWorker:
             self._outcome_ready.set()
             await asyncio.sleep(0.05)
 
+    async def _release_lost_claims(self, older_than: timedelta) -> None:
+        """Claims of ours we never received (the claim committed but its reply was lost) go back.
+
+        They never reached the handler, so handing them back cannot run anything twice.
+        """
+        claimed = await self._commands.claimed_by(self.process_id, older_than)
+        lost = [command_id for command_id in claimed if command_id not in self._mine]
+        if lost:
+            released = await self._commands.release(lost, self.process_id)
+            log.warning("gave back %d command(s) whose claim reply was lost", released)
+
     async def _maintenance_loop(self) -> None:
         stale = timedelta(seconds=self.timing.stale_after_s)
         expiry = timedelta(seconds=self.timing.command_expiry_s)
@@ -251,11 +273,12 @@ class BotWorker:
             try:
                 await self._commands.fail_orphans(stale)
                 await self._commands.expire_offline(expiry, stale)
+                await self._release_lost_claims(stale)
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + self.timing.prune_every_s
                     await prune(self._commands, self._events, self.timing)
-            except DatabaseError as exc:
-                log.warning("bus maintenance failed: %s", exc.message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("bus maintenance failed: %s", describe(exc))
             await asyncio.sleep(self.timing.maintenance_s)
 
 
