@@ -205,6 +205,18 @@ def test_a_missing_http_file_is_a_download_error(tmp_path: Path) -> None:
     stream.close()
 
 
+def test_ffmpeg_does_not_follow_redirects_the_guard_did_not_see(tmp_path: Path, a440: Path) -> None:
+    (tmp_path / "music").mkdir()
+    (tmp_path / "music" / "index.html").write_text("<html>not audio</html>")
+    with http_server(tmp_path) as base:
+        # The server answers /music with a 301 to /music/; following it would fetch the HTML page.
+        stream = OpusStream(ffmpeg_exe(), PlaybackSpec(MediaInput(f"{base}/music")))
+        stream.start()
+        assert drain(stream) == []
+    assert stream.error is not None and "could not be downloaded" in stream.error
+    stream.close()
+
+
 def test_seeking_past_the_end_reports_no_audio(a440: Path) -> None:
     with OpusStream(ffmpeg_exe(), PlaybackSpec(local(a440), start_ms=60_000)) as stream:
         stream.start()

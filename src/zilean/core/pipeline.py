@@ -90,6 +90,9 @@ def input_args(media: MediaInput, start_ms: int = 0) -> list[str]:
             "-reconnect_on_network_error", "1",
             "-reconnect_delay_max", "5",
             "-rw_timeout", str(NETWORK_TIMEOUT_US),
+            # The network guard already followed and checked every redirect; a redirect now would
+            # lead ffmpeg somewhere nobody checked (a private address), so it is an error.
+            "-max_redirects", "0",
         ]  # fmt: skip
         if media.headers:
             args += ["-headers", _header_block(media.headers)]
@@ -315,6 +318,7 @@ _NETWORK_FAILURES = (
     b"Connection refused",
     b"timed out",
     b"Connection reset",
+    b"Input/output error",  # what a refused redirect (-max_redirects 0) looks like
 )
 
 
