@@ -38,6 +38,8 @@ def make_media(ffmpeg: str, directory: Path) -> dict[str, Path]:
     }
     _encode(ffmpeg, files["tone"], _tone(440, 30), "Tone 440")
     _encode(ffmpeg, files["short"], _tone(660, 2), "Short 660")
+    files["markdown"] = directory / "markdown.flac"
+    _encode(ffmpeg, files["markdown"], _tone(440, 2), "**Loud** _song_ @everyone")
     files["doomed"] = directory / "doomed.flac"  # a test deletes it while it is queued
     _encode(ffmpeg, files["doomed"], _tone(660, 2), "Doomed")
     steps = np.concatenate([_tone(step_frequency(s), STEP_SECONDS) for s in range(60)])
@@ -73,6 +75,7 @@ class Reply:
     ephemeral: bool
     message_id: str | None
     allowed_mentions: Any = None
+    response_type: int | None = None  # slash commands: the interaction's first callback type
 
     @property
     def text(self) -> str:
@@ -158,9 +161,17 @@ class Driver:
             raise AssertionError(f"/{command} {options}: {response.status_code} {response.text}")
         return await self._answer(response.json()["interaction_id"], within)
 
-    async def press(self, user: str, message_id: str, custom_id: str, within: float = 15) -> dict[str, Any]:
-        """Press a button on a bot message; return the interaction summary once answered."""
-        body = {"message_id": message_id, "user_id": str(self.users[user]), "custom_id": custom_id}
+    async def press(
+        self, user: str, message_id: str, custom_id: str, within: float = 15, values: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Press a button (or pick `values` in a select menu); return the answered interaction."""
+        body: dict[str, Any] = {
+            "message_id": message_id,
+            "user_id": str(self.users[user]),
+            "custom_id": custom_id,
+        }
+        if values is not None:
+            body["values"] = values
         response = await self.http.post("/_sandbox/components", json=body)
         response.raise_for_status()
         interaction_id = response.json()["interaction_id"]
@@ -180,6 +191,7 @@ class Driver:
             bool(final.get("ephemeral")),
             final.get("message_id"),
             final.get("allowed_mentions"),
+            summary.get("response_type"),
         )
 
     async def _until(self, predicate: Any, interaction_id: str, within: float) -> dict[str, Any]:

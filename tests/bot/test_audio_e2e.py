@@ -142,3 +142,18 @@ async def test_an_uploaded_audio_file_plays(driver: Driver, media: dict[str, Pat
     assert "Playing now" in reply.text, reply.text
     await driver.wait_voice(lambda s: s["dominant_hz"] and abs(s["dominant_hz"] - 660) < 5)
     await driver.say("alice", "=stop")
+
+
+async def test_playback_carries_on_after_the_voice_connection_drops(driver: Driver) -> None:
+    await driver.say("alice", "=play local:tone440.flac")
+    await driver.packets_flowing()
+    connects = (await driver.voice())["ws_connects"]
+    fault = await driver.http.post(
+        "/_sandbox/faults", json={"kind": "drop_voice", "guild_id": str(driver.guild_id)}
+    )
+    fault.raise_for_status()
+    await driver.wait_voice(lambda s: s["ws_connects"] > connects or s["resumes"] > 0, within=20)
+    await driver.packets_flowing(within=20)
+    await settle(driver, 0.6)
+    assert frequency(await driver.listen(0.5)) == pytest.approx(440, abs=3)
+    await driver.say("alice", "=stop")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bot_harness import Driver, Reply
@@ -202,3 +203,68 @@ async def test_idle_timeout_and_247(driver: Driver) -> None:
     await driver.say("alice", "=play local:short660.flac")
     await driver.wait_voice(lambda s: s["channel_id"] is None, within=20)
     await driver.say("owner", "=settings idle 300")
+
+
+async def test_slash_play_defers_and_errors_are_ephemeral_after_the_defer(driver: Driver) -> None:
+    reply = await driver.slash("alice", "play", query="local:no such song anywhere")
+    assert reply.ephemeral and "Nothing found" in reply.text
+    assert reply.response_type == 5  # deferred ("thinking") before resolving
+
+
+async def test_titles_are_escaped_and_mentions_never_ping(driver: Driver) -> None:
+    reply = quiet(await driver.say("alice", "=play local:markdown.flac"))
+    description = reply.embeds[0]["description"]
+    assert "\\*\\*Loud\\*\\*" in description and "\\_song\\_" in description
+    assert "@everyone" not in description.replace("@\u200beveryone", "")
+    await driver.say("alice", "=stop")
+
+
+async def test_search_offers_a_menu_and_queues_the_pick(driver: Driver) -> None:
+    await driver.join_voice("alice")
+    menu = quiet(await driver.say("alice", "=search tone"))
+    assert "Pick a track" in menu.text and "Tone 440" in menu.text
+    select_id = menu.custom_ids()[0]
+    others = await driver.press("bob", menu.message_id or "", select_id, values=["0"])
+    assert others["responses"][0].get("ephemeral")
+    summary = await driver.press("alice", menu.message_id or "", select_id, values=["0"])
+    assert summary["responses"]
+    await driver.wait_voice(lambda s: s["dominant_hz"] and abs(s["dominant_hz"] - 440) < 5)
+    await driver.say("alice", "=stop")
+
+
+async def test_skip_to_a_place_and_the_dashboard_link(driver: Driver) -> None:
+    await driver.say("alice", "=play local:tone440.flac")
+    await driver.say("alice", "=play local:short660.flac")
+    await driver.say("alice", "=play local:steps.flac")
+    jumped = await driver.slash("alice", "skip", to=2)
+    assert "Steps" in jumped.text
+    link = await driver.slash("alice", "dashboard")
+    assert link.ephemeral and f"/guilds/{driver.guild_id}" in link.text
+    await driver.say("alice", "=stop")
+
+
+async def test_dashboard_commands_over_the_bus_use_the_same_policy(driver: Driver, running_bot: Any) -> None:
+    bus = running_bot.bus
+    last_event = await bus.events.latest_id()
+    await driver.say("alice", "=play local:tone440.flac")
+    await driver.packets_flowing()
+    paused = await bus.send(driver.guild_id, "pause", {}, user_id=driver.users["alice"], timeout_s=10)
+    assert paused.status == "done" and "Paused" in (paused.outcome or "")
+    before = (await driver.voice())["packets"]
+    await asyncio.sleep(0.8)
+    assert (await driver.voice())["packets"] <= before + 6  # discord.py's trailing silence frames at most
+    refused = await bus.send(driver.guild_id, "clear", {}, user_id=driver.users["bob"], timeout_s=10)
+    assert refused.status == "refused" and "Join a voice channel" in (refused.outcome or "")
+    volume = await bus.send(
+        driver.guild_id, "volume", {"percent": 50}, user_id=driver.users["alice"], timeout_s=10
+    )
+    assert volume.status == "done"
+    assert "50%" in (await driver.say("alice", "=volume")).text
+    resumed = await bus.send(driver.guild_id, "resume", {}, user_id=driver.users["alice"], timeout_s=10)
+    assert resumed.status == "done"
+    await driver.packets_flowing()
+    events = await bus.events.after(last_event, guild_id=driver.guild_id)
+    players = [e for e in events if e.kind == "player"]
+    assert any(e.payload.get("paused") for e in players) and players[-1].payload["volume"] == 50
+    await bus.send(driver.guild_id, "stop", {}, user_id=driver.users["alice"], timeout_s=10)
+    await driver.say("alice", "=volume 100")

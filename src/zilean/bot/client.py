@@ -16,6 +16,8 @@ from zilean.bot.sessions import SessionManager
 from zilean.bot.store import Store
 from zilean.config import DISCORD_API_BASE, DISCORD_GATEWAY_URL, Settings
 from zilean.core.sources import Resolver
+from zilean.db.bus import Bus
+from zilean.db.bus_worker import BotWorker
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class ZileanBot(commands.AutoShardedBot):
         shard_count: int | None = None,
         guild_ready_timeout: float = 2.0,
         sync_commands: bool = True,
+        bus: Bus | None = None,
     ) -> None:
         options: dict[str, Any] = {}
         if shard_ids is not None:
@@ -80,6 +83,8 @@ class ZileanBot(commands.AutoShardedBot):
         self.resolver = resolver
         self.sync_commands = sync_commands
         self.sessions = SessionManager(self, store, resolver, settings)
+        self.bus = bus
+        self.bus_worker: BotWorker | None = None
         self._restored = False
 
     async def _prefix_for(self, bot: commands.Bot, message: discord.Message) -> list[str]:
@@ -111,6 +116,11 @@ class ZileanBot(commands.AutoShardedBot):
         if not self._restored:
             self._restored = True
             await self.sessions.restore_all()
+            if self.bus is not None:
+                from zilean.bot.bus_bridge import start_bus_worker
+
+                shard_ids = list(self.shard_ids or range(self.shard_count or 1))
+                self.bus_worker = await start_bus_worker(self, self.bus, shard_ids)
 
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
@@ -120,5 +130,8 @@ class ZileanBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         """Stop every player (their ffmpeg processes) before discord.py closes the connections."""
+        if self.bus_worker is not None:
+            worker, self.bus_worker = self.bus_worker, None
+            await worker.stop()
         await self.sessions.shutdown()
         await super().close()

@@ -15,6 +15,8 @@ from zilean.bot.store import Store
 from zilean.config import Settings
 from zilean.core.errors import ConfigError
 from zilean.core.sources import Resolver, SourceOptions
+from zilean.db.bus import Bus
+from zilean.db.database import Database
 from zilean.db.engine import create_engine
 from zilean.db.migrate import ensure_current
 
@@ -52,17 +54,22 @@ async def built_bot(
     apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     engine = create_engine(settings.database_url)
     resolver: Resolver | None = None
+    bus: Bus | None = None
     try:
         await ensure_current(engine, auto_migrate=settings.auto_migrate)
+        database = Database(engine)
+        bus = Bus(database)
+        await bus.start()
         resolver = Resolver(source_options(settings))
         bot = ZileanBot(
             settings,
-            Store.from_engine(engine),
+            Store(database.connector, bus.events),
             resolver,
             connector=connector,
             shard_ids=shard_ids,
             shard_count=shard_count,
             guild_ready_timeout=guild_ready_timeout,
+            bus=bus,
         )
         try:
             yield bot
@@ -72,6 +79,8 @@ async def built_bot(
     finally:
         if resolver is not None:
             await resolver.close()
+        if bus is not None:
+            await bus.close()
         await engine.dispose()
 
 

@@ -129,7 +129,7 @@ class Saver:
 
             async def write(state: Any = state) -> None:
                 try:
-                    await self.store.save_player(state)
+                    await self.store.save_player(state, publish=False)  # the anchor already says it
                 finally:
                     self._state_pending = False
 

@@ -13,6 +13,7 @@ from zilean.core.permissions import GuildPolicy, PermissionRule
 from zilean.core.queue import LoopMode
 from zilean.core.track import Track
 from zilean.db import records
+from zilean.db.bus_events import EventLog
 from zilean.db.connector import Connector
 from zilean.db.records import GuildSettings, HistoryEntry
 from zilean.db.records import PermissionRule as StoredRule
@@ -64,8 +65,9 @@ def policy_from(settings: GuildSettings, rules: Sequence[StoredRule]) -> GuildPo
 class Store:
     """Every repository the bot uses, over one connector."""
 
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, events: EventLog | None = None) -> None:
         self.connector = connector
+        self.events = events  # the bus's event log: the dashboard hears about every change
         self.settings = GuildSettingsRepo(connector)
         self.queue = QueueRepo(connector)
         self.player = PlayerStateRepo(connector)
@@ -74,9 +76,9 @@ class Store:
         self.audit = AuditRepo(connector)
 
     @classmethod
-    def from_engine(cls, engine: AsyncEngine) -> Store:
+    def from_engine(cls, engine: AsyncEngine, events: EventLog | None = None) -> Store:
         """A store over an engine the caller built (and will dispose)."""
-        return cls(Connector(engine))
+        return cls(Connector(engine), events)
 
     async def policy(self, guild_id: int) -> GuildPolicy:
         """The guild's permission policy, read fresh (edits from the dashboard apply at once)."""
@@ -88,7 +90,12 @@ class Store:
         return await self.queue.page(guild_id, 0, MAX_RESTORED_ENTRIES)
 
     async def apply(self, guild_id: int, ops: Sequence[QueueOp], tracks: dict[int, Track]) -> None:
-        """Mirror queue operations (see queue_sync) into the queue table."""
+        """Mirror queue operations (see queue_sync) into the queue table, then publish a "queue" event."""
+        await self._apply(guild_id, ops, tracks)
+        if self.events is not None:
+            await self.events.publish(guild_id, "queue", {})
+
+    async def _apply(self, guild_id: int, ops: Sequence[QueueOp], tracks: dict[int, Track]) -> None:
         for op in ops:
             if isinstance(op, Pop):
                 for _ in range(op.count):
@@ -107,9 +114,11 @@ class Store:
         """The most recently played tracks."""
         return await self.history.recent(guild_id, limit)
 
-    async def save_player(self, state: Any) -> None:
-        """Store the player's state (the resume point after a restart)."""
-        await self.player.save(state)
+    async def save_player(self, state: Any, *, publish: bool = True) -> None:
+        """Store the player's state (the resume point after a restart); publish it unless told not to."""
+        saved = await self.player.save(state)
+        if publish and self.events is not None:
+            await self.events.publish_player(saved)
 
     async def audit_discord(self, guild_id: int, actor_id: int, action: str, /, **detail: Any) -> None:
         """Record who did what from Discord."""

@@ -179,7 +179,7 @@ class Playback(CogBase):
     @app_commands.describe(to="Skip to this place in the queue")
     @in_guild()
     @requires(Action.SKIP)
-    async def skip(self, ctx: Ctx, to: commands.Range[int, 1] | None = None) -> None:
+    async def skip(self, ctx: Ctx, to: int | None = None) -> None:
         """Skip this track (or jump to the n-th in the queue)."""
         session = await self.playing(ctx)
         decision = ctx.decision  # type: ignore[attr-defined]

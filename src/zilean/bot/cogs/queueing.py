@@ -26,10 +26,10 @@ class Queueing(CogBase):
     @commands.hybrid_command(name="queue", aliases=["q"])
     @app_commands.describe(page="Which page")
     @in_guild()
-    async def queue(self, ctx: Ctx, page: commands.Range[int, 1] = 1) -> None:
+    async def queue(self, ctx: Ctx, page: int = 1) -> None:
         """Show the queue."""
         session = await self.session(ctx)
-        view = QueuePages(session, ctx.author.id, page - 1)
+        view = QueuePages(session, ctx.author.id, max(page, 1) - 1)
         await send(ctx, view.embed(), view=view)
 
     @commands.hybrid_command(name="nowplaying", aliases=["np"])
