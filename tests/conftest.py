@@ -88,8 +88,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _throwaway_cluster(base: Path) -> Iterator[str]:
-    """A private PostgreSQL cluster (initdb + pg_ctl) on a free port, trust auth, removed after."""
+def throwaway_cluster(base: Path, password: str | None = None) -> Iterator[str]:
+    """A private PostgreSQL cluster (initdb + pg_ctl) on a free port; trust auth, or password auth
+    (scram-sha-256) for the superuser `postgres` when `password` is given. Stopped after."""
     data, sockets, port = base / "data", base / "sock", _free_port()
     sockets.mkdir()
     # initdb refuses to run as root; run the server as the postgres user then.
@@ -101,8 +102,15 @@ def _throwaway_cluster(base: Path) -> Iterator[str]:
         shutil.chown(base, "postgres")
         shutil.chown(sockets, "postgres")
         prefix = [runuser, "-u", "postgres", "--"]
+    auth = ["--auth=trust"]
+    if password is not None:
+        pwfile = base / "pw"
+        pwfile.write_text(password)
+        if prefix:
+            shutil.chown(pwfile, "postgres")
+        auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
     subprocess.run(
-        [*prefix, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"],
+        [*prefix, "initdb", "-D", str(data), "-U", "postgres", *auth, "--no-sync"],
         check=True,
         capture_output=True,
     )
@@ -135,7 +143,7 @@ def postgres_admin_url() -> Iterator[str]:
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, base, ignore_errors=True)
         try:
-            admin = cleanup.enter_context(_throwaway_cluster(base))
+            admin = cleanup.enter_context(throwaway_cluster(base))
         except Exception as exc:
             _unavailable(f"could not start a throwaway cluster with initdb/pg_ctl: {exc}")
         yield admin

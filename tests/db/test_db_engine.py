@@ -103,3 +103,30 @@ async def test_file_in_place_of_the_data_directory(tmp_path: Path) -> None:
     (tmp_path / "data").write_text("not a directory")
     with pytest.raises(DatabaseError, match="is a file, not a directory"):
         await open_database(f"sqlite:///{tmp_path / 'data' / 'z.db'}")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_wrong_postgres_password_is_named(tmp_path_factory: pytest.TempPathFactory) -> None:
+    import shutil
+    import tempfile
+
+    from conftest import throwaway_cluster
+
+    if not (shutil.which("initdb") and shutil.which("pg_ctl")):
+        pytest.skip("initdb/pg_ctl are not installed")
+    base = Path(tempfile.mkdtemp(prefix="zilean-pg-pw-"))
+    try:
+        with throwaway_cluster(base, password="right-password") as url:
+            wrong = url.replace("postgres@", "postgres:wrong-password@")
+            with pytest.raises(DatabaseError) as caught:
+                await open_database(wrong)
+            port = url.rsplit(":", 1)[1].split("/")[0]
+            assert caught.value.message == (
+                f"PostgreSQL at 127.0.0.1:{port} refused the password for user 'postgres'; check DATABASE_URL"
+            )
+            assert "wrong-password" not in caught.value.message
+            db = await open_database(url.replace("postgres@", "postgres:right-password@"))
+            await db.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
