@@ -202,7 +202,46 @@ async def test_idle_timeout_and_247(driver: Driver) -> None:
     assert "off" in (await driver.say("owner", "=247")).text
     await driver.say("alice", "=play local:short660.flac")
     await driver.wait_voice(lambda s: s["channel_id"] is None, within=20)
+    # Left alone: everyone leaves while a long track plays, and the bot goes too.
+    await driver.say("alice", "=play local:tone440.flac")
+    await driver.packets_flowing()
+    await driver.leave_voice("alice")
+    await driver.wait_voice(lambda s: s["channel_id"] is None, within=20)
+    await driver.join_voice("alice")
     await driver.say("owner", "=settings idle 300")
+
+
+async def test_the_now_playing_card_is_edited_for_the_next_track(driver: Driver) -> None:
+    last = await driver.last_message_id()
+    await driver.say("alice", "=play local:short660.flac")
+    await driver.say("alice", "=play local:tone440.flac")
+    card = await driver.bot_message_after(last, containing="Now playing")
+    assert "Short 660" in card.text
+
+    async def cards() -> list[dict[str, Any]]:
+        found = await driver.messages(last)
+        return [m for m in found if m["embeds"] and "Now playing" in (m["embeds"][0].get("title") or "")]
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while "Tone 440" not in (await cards())[0]["embeds"][0]["description"]:
+        assert asyncio.get_running_loop().time() < deadline, "the card never showed the next track"
+        await asyncio.sleep(0.1)
+    assert [m["id"] for m in await cards()] == [card.message_id]  # one card, edited in place
+    await driver.say("alice", "=stop")
+
+
+async def test_a_gateway_reconnect_does_not_stop_the_music(driver: Driver) -> None:
+    await driver.say("alice", "=play local:tone440.flac")
+    await driver.packets_flowing()
+    state = (await driver.http.get("/_sandbox/state")).json()["gateway"]
+    fault = await driver.http.post("/_sandbox/faults", json={"kind": "reconnect"})
+    fault.raise_for_status()
+    await driver.packets_flowing()
+    await asyncio.sleep(1.0)
+    after = (await driver.http.get("/_sandbox/state")).json()["gateway"]
+    assert after["resumes"] > state["resumes"] or after["identifies"] > state["identifies"]
+    assert "Tone 440" in (await driver.say("alice", "=nowplaying")).text
+    await driver.say("alice", "=stop")
 
 
 async def test_slash_play_defers_and_errors_are_ephemeral_after_the_defer(driver: Driver) -> None:

@@ -124,6 +124,7 @@ async def test_sigkill_and_restart_resumes_the_same_track_at_the_same_place(
     await driver.say("alice", "=play local:short660.flac")
     await driver.say("alice", "=volume 150")
     await driver.wait_voice(lambda s: s["packets"] > 6 * 50, within=30)  # ~6 s into the song
+    card = await driver.bot_message_after(0, containing="Now playing")
 
     heard_before = await second_now(driver)
     bot_process.kill()
@@ -138,6 +139,16 @@ async def test_sigkill_and_restart_resumes_the_same_track_at_the_same_place(
     resumed_at = heard_after - played_since
     assert status["connected"]
     assert abs(resumed_at - heard_before) <= 2.0, (heard_before, heard_after, played_since)
+
+    # The card posted before the kill still works: its buttons are a persistent view.
+    assert card.message_id is not None
+    pressed = await driver.press("alice", card.message_id, "zilean:np:pause")
+    assert pressed["responses"] and not pressed["responses"][0].get("ephemeral"), pressed
+    await asyncio.sleep(0.3)
+    held = (await driver.voice())["packets"]
+    await asyncio.sleep(0.5)
+    assert (await driver.voice())["packets"] == held
+    await driver.press("alice", card.message_id, "zilean:np:pause")
 
     queue = await driver.say("alice", "=queue")
     assert "Tone 440" in queue.text and "Short 660" in queue.text and "Steps" in queue.text
