@@ -57,6 +57,13 @@ class Announcer:
                 )
             )
 
+    def say(self, embed: discord.Embed) -> None:
+        """Post a one-off notice in the music channel."""
+        self._spawn(self._send_only(embed))
+
+    async def _send_only(self, embed: discord.Embed) -> None:
+        await self._send(embed=embed)
+
     def card(self) -> tuple[discord.Embed, discord.ui.View] | None:
         """The now-playing embed and its buttons, or None when nothing plays."""
         from zilean.bot.views import NowPlayingView

@@ -38,7 +38,8 @@ class Saver:
         self._jobs: asyncio.Queue[Job | None] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._state_pending = False
+        self._latest: Any = None  # the newest player snapshot not yet written
+        self._publish = False
 
     def bind(self, session: GuildSession) -> None:
         """Start saving `session` (called once by the session's owner)."""
@@ -59,8 +60,7 @@ class Saver:
             tracks = {entry.id: entry.track for entry in session.queue.upcoming}
             self._persisted = after
             self._push(lambda: self.store.apply(self.guild_id, ops, tracks))
-        state = self._snapshot(session, position_ms)
-        self._push(lambda: self.store.save_player(state))
+        self._save_state(self._snapshot(session, position_ms), publish=True)
 
     def played(self, track: Track) -> None:
         """Record a track in the play history."""
@@ -87,6 +87,20 @@ class Saver:
 
     def _push(self, job: Job) -> None:
         self._jobs.put_nowait(job)
+
+    def _save_state(self, state: Any, *, publish: bool) -> None:
+        """Queue a player-state write; snapshots taken before it runs are folded into it (bursts)."""
+        first = self._latest is None
+        self._latest = state
+        self._publish = self._publish or publish
+        if first:
+            self._push(self._write_latest)
+
+    async def _write_latest(self) -> None:
+        state, publish = self._latest, self._publish
+        self._latest, self._publish = None, False
+        if state is not None:
+            await self.store.save_player(state, publish=publish)
 
     def _snapshot(self, session: GuildSession, position_ms: int | None) -> Any:
         current = session.current
@@ -122,15 +136,7 @@ class Saver:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             session = self._session
-            if session is None or session.current is None or session.paused or self._state_pending:
+            if session is None or session.current is None or session.paused:
                 continue
-            state = self._snapshot(session, None)
-            self._state_pending = True
-
-            async def write(state: Any = state) -> None:
-                try:
-                    await self.store.save_player(state, publish=False)  # the anchor already says it
-                finally:
-                    self._state_pending = False
-
-            self._push(write)
+            # Not published: the last event's anchor already tells the dashboard where playback is.
+            self._save_state(self._snapshot(session, None), publish=False)

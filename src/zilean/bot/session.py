@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -37,7 +37,6 @@ class PlayTag:
     """Identifies one start of one queue entry (a repeat under loop ONE gets a new tag)."""
 
     entry_id: int
-    events: list[str] = field(default_factory=list)
 
 
 def predicted_next(queue: Queue) -> QueueEntry | None:

@@ -239,7 +239,7 @@ class SessionManager:
             session = self._sessions.get(guild_id)
             if session is not None:
                 session.announcer.queue_finished()
-                await session.announcer._send(embed=_left_embed(reason))
+                session.announcer.say(_left_embed(reason))
             self._idle.pop(guild_id, None)
             await self.leave(guild)
 
