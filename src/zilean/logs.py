@@ -44,3 +44,5 @@ def setup_logging(log_dir: Path, level: str, *, debug: bool = False, filename: s
     root.setLevel("DEBUG" if debug else level)
     # discord.py's own DEBUG is a firehose of gateway payloads; keep it at INFO unless asked.
     logging.getLogger("discord").setLevel("INFO" if not debug else "DEBUG")
+    # Alembic announces each of its plugins at INFO on every start; the migrations it runs stay visible.
+    logging.getLogger("alembic.runtime.plugins").setLevel("WARNING")

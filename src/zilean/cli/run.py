@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from zilean.config import Settings
 from zilean.config_check import fatal_problems
@@ -31,8 +32,13 @@ def _run(args: argparse.Namespace, settings: Settings | None) -> int:
     assert settings is not None
     prepare(args, settings, "zilean.log")
     if settings.discord_token is None:
-        raise ConfigError(
-            "no DISCORD_TOKEN is configured and the offline sandbox is not built yet; "
-            "set DISCORD_TOKEN in .env (see README) to run against Discord"
-        )
-    raise ConfigError("the Discord bot is not built yet (issue: Discord bot); nothing to run")
+        from zilean.cli.sandbox import default_args, serve
+
+        print("No DISCORD_TOKEN is configured: starting the offline sandbox with the bot connected to it.")
+        print("(Put a bot token in .env to run against Discord instead; see README.)")
+        return serve(default_args(args.debug), settings)
+    from zilean.bot.runner import run_bot
+
+    # The dashboard joins this process once it exists; until then `run` is the bot.
+    asyncio.run(run_bot(settings))
+    return 0

@@ -34,12 +34,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--rate-limit", type=int, help="REST requests per route per second before a 429 (default off)"
     )
     cmd.add_argument("--env-file", type=Path, help="also write the bot's environment variables to this file")
+    cmd.add_argument("--no-bot", action="store_true", help="run only the emulator, without the bot")
     cmd.set_defaults(func=_sandbox)
+
+
+def default_args(debug: bool = False) -> argparse.Namespace:
+    """The options `zilean sandbox` has with no flags (what `zilean run` uses without a token)."""
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["sandbox"])
+    args.debug = debug
+    return args
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
     assert settings is not None
     setup_logging(settings.log_dir, settings.log_level, debug=args.debug, filename="sandbox.log")
+    return serve(args, settings)
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the sandbox (and the bot against it, unless --no-bot) until SIGINT/SIGTERM."""
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535 (got {args.port})")
     asyncio.run(_serve(args, settings))
@@ -99,7 +114,18 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
         print(f"  {key}={value}")
     if args.env_file:
         print(f"(also written to {args.env_file})")
+    bot_task = None
+    if not args.no_bot:
+        from zilean.cli.sandbox_bot import run_bot_against
+
+        bot_task = asyncio.create_task(run_bot_against(env, settings))
+        bot_task.add_done_callback(lambda _: stop.set())  # the bot failing ends the run, loudly
+        print(f"The bot is connecting: open {sandbox.base_url}/sandbox, join Music, type =play tuning fork")
     try:
         await stop.wait()
     finally:
+        if bot_task is not None:
+            bot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bot_task
         await sandbox.stop()

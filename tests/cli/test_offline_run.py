@@ -1,0 +1,83 @@
+"""What a newcomer gets from `make run` without a token: the sandbox with the bot in it, playing demo music."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from zilean.core import analysis
+
+
+@pytest.fixture
+def offline_product(tmp_path: Path) -> Iterator[str]:
+    """`zilean sandbox --port 0` (what `zilean run` starts without a token) in an empty directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LIBRARY_"))}
+    env["LOG_DIR"] = str(tmp_path / "logs")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zilean", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        base = ""
+        for line in proc.stdout:
+            if line.startswith("Zilean sandbox running at "):
+                base = line.split()[-1]
+                break
+        assert base, "the sandbox did not print its address"
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def wait_for(predicate, within: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_the_demo_track_plays_and_is_heard(offline_product: str) -> None:
+    with httpx.Client(base_url=offline_product, timeout=10) as http:
+        state = http.get("/_sandbox/state").json()
+        guild = state["guilds"][0]
+        channels = {c["name"]: c["id"] for c in guild["channels"]}
+        alice = next(u["id"] for u in state["users"] if u["username"] == "alice")
+
+        def bot_online() -> bool:
+            return bool(http.get("/_sandbox/state").json().get("gateway", {}).get("connected"))
+
+        wait_for(bot_online)
+        http.post("/_sandbox/voice", json={"user_id": alice, "channel_id": channels["Music"]})
+        http.post(
+            "/_sandbox/messages",
+            json={"channel_id": channels["general"], "user_id": alice, "content": "=play tuning fork"},
+        )
+
+        def heard() -> dict | None:  # type: ignore[type-arg]
+            stats = http.get(f"/_sandbox/voice/{guild['id']}").json()
+            return stats if stats.get("seconds", 0) >= 2 else None
+
+        stats = wait_for(heard)
+        assert stats["dominant_hz"] == pytest.approx(440, abs=2)
+        # The demo tone is a 0.4-amplitude sine; at the default volume it plays at 0.25×.
+        assert stats["rms"] == pytest.approx(0.25 * 0.4 / 2**0.5, rel=0.1)
+        replies = http.get(f"/_sandbox/channels/{channels['general']}/messages").json()
+        assert any("Tuning Fork" in str(m.get("embeds")) for m in replies if m["author"]["bot"])
+        assert analysis.dbfs(stats["rms"]) < -20
