@@ -1,4 +1,4 @@
-"""What a newcomer gets from `make run` without a token: the sandbox with the bot in it, playing demo music."""
+"""What `make run` gives a newcomer without a token: the sandbox with the bot in it, playing demo music."""
 
 from __future__ import annotations
 

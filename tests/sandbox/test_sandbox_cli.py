@@ -62,7 +62,18 @@ def test_the_command_serves_and_prints_the_bot_environment(tmp_path: Path) -> No
     env_file = tmp_path / "sandbox.env"
     env = {**os.environ, "LOG_DIR": str(tmp_path / "logs")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zilean", "sandbox", "--port", "0", "--no-voice", "--no-bot", "--env-file", str(env_file)],
+        [
+            sys.executable,
+            "-m",
+            "zilean",
+            "sandbox",
+            "--port",
+            "0",
+            "--no-voice",
+            "--no-bot",
+            "--env-file",
+            str(env_file),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
