@@ -84,10 +84,11 @@ def make_music(directory: Path) -> Path:
 
 
 def start_bot(kind: str, sandbox: Sandbox, library: Path, data: Path) -> subprocess.Popen[bytes]:
-    """Our bot (`python -m zilean bot`) or the stock baseline, as a child process."""
+    """Our bot (`python -m zilean bot`) or the stock baseline, as a child process (fresh database)."""
     env = {**os.environ, **sandbox.bot_env()}
+    database = Path(tempfile.mkdtemp(dir=data)) / f"{kind}.db"  # no players to restore from an earlier run
     env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{data / f'{kind}.db'}",
+        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         LIBRARY_DIR=str(library),
         SEARCH_PROVIDER="local",
         LOG_DIR=str(data / "logs"),
@@ -95,7 +96,7 @@ def start_bot(kind: str, sandbox: Sandbox, library: Path, data: Path) -> subproc
         FFMPEG_PATH=imageio_ffmpeg.get_ffmpeg_exe(),
     )
     argv = [sys.executable, "-m", "zilean", "bot"] if kind == "zilean" else [sys.executable, "-c", STOCK_BOT]
-    log = (data / f"{kind}.stderr").open("wb")
+    log = (database.parent / f"{kind}.stderr").open("wb")
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
@@ -130,7 +131,10 @@ async def run_streams(kind: str, guilds: int, seconds: float, tmp: Path, library
                     await post(http, text, user, "=play local:music.flac")
                     if kind == "zilean":
                         await post(http, text, user, "=effect add bassboost")
-                await asyncio.sleep(4.0)  # warm-up: everyone connected and playing
+                started = time.perf_counter()
+                await all_playing(sandbox, [g for g, _, _ in targets], within_s=90)
+                startup_s = time.perf_counter() - started
+                await asyncio.sleep(2.0)  # past the effect restarts
                 for guild_id, _, _ in targets:
                     sandbox.voice.reset_stats(guild_id)
                 await asyncio.sleep(seconds)
@@ -143,11 +147,22 @@ async def run_streams(kind: str, guilds: int, seconds: float, tmp: Path, library
     deficit = sum(max(0, s["frame_deficit"]) for s in playing)
     gaps = [s["gap_p99_ms"] for s in playing if s["gap_p99_ms"] is not None]
     return {
+        "startup_s": startup_s,
         "playing": len(playing),
         "deficit_pct": 100 * deficit / expected,
         "gap_p99_median": statistics.median(gaps) if gaps else float("nan"),
         "gap_p99_worst": max(gaps) if gaps else float("nan"),
     }
+
+
+async def all_playing(sandbox: Sandbox, guild_ids: list[int], within_s: float) -> None:
+    """Until every guild's receiver got audio (or `within_s` passed: then some never started)."""
+    assert sandbox.voice is not None
+    deadline = time.perf_counter() + within_s
+    while time.perf_counter() < deadline:
+        if all(audio_packets(sandbox, g) > 0 for g in guild_ids):
+            return
+        await asyncio.sleep(0.2)
 
 
 async def post(http: httpx.AsyncClient, channel: int, user: int, content: str) -> None:
@@ -223,13 +238,13 @@ async def main() -> None:
             times = await first_packet(args.first_packet, tmp, library)
             p50, worst = statistics.median(times), max(times)
             print(f"first packet: p50 {p50:.0f} ms, max {worst:.0f} ms ({len(times)} runs)")
-        print("| streams | path | playing | frame deficit | gap p99 (median guild) | gap p99 (worst guild) |")
-        print("|---:|:---|---:|---:|---:|---:|")
+        print("| streams | path | all started after | playing | deficit | gap p99 median | gap p99 worst |")
+        print("|---:|:---|---:|---:|---:|---:|---:|")
         for n in args.streams:
             for kind in args.kinds:
                 r = await run_streams(kind, n, args.seconds, tmp, library)
                 print(
-                    f"| {n} | {kind} | {r['playing']} | {r['deficit_pct']:.2f} % | "
+                    f"| {n} | {kind} | {r['startup_s']:.1f} s | {r['playing']} | {r['deficit_pct']:.2f} % | "
                     f"{r['gap_p99_median']:.1f} ms | {r['gap_p99_worst']:.1f} ms |",
                     flush=True,
                 )

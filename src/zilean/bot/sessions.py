@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -46,6 +46,7 @@ class SessionManager:
         self._settings_cache: dict[int, tuple[float, GuildSettings]] = {}
         self._idle: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
+        self._joining: dict[int, asyncio.Lock] = {}
 
     # --- settings and policy ---------------------------------------------------------------
 
@@ -130,7 +131,13 @@ class SessionManager:
     # --- voice -----------------------------------------------------------------------------
 
     async def join(self, session: GuildSession, channel: discord.VoiceChannel | discord.StageChannel) -> None:
-        """Connect to (or move to) `channel`."""
+        """Connect to (or move to) `channel` (one join at a time per guild)."""
+        async with self._joining.setdefault(channel.guild.id, asyncio.Lock()):
+            await self._join(session, channel)
+
+    async def _join(
+        self, session: GuildSession, channel: discord.VoiceChannel | discord.StageChannel
+    ) -> None:
         guild = channel.guild
         voice = guild.voice_client
         try:
@@ -247,22 +254,25 @@ class SessionManager:
 
     async def restore_all(self) -> None:
         """After a restart: rejoin every voice channel that had music and carry on where it was."""
-        for saved in await self.store.player.load_all():
-            guild = self.bot.get_guild(saved.guild_id)
-            if guild is None or saved.voice_channel_id is None:
-                continue  # another shard's guild, or it was not in voice
-            channel = guild.get_channel(saved.voice_channel_id)
-            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
-                continue
-            with guild_context(guild.id):
-                try:
-                    session = await self.get(guild.id)
-                    await self.join(session, channel)
-                    if session.current is not None and not saved.paused:
-                        await session.resume()
-                    log.info("restored the player in channel %s", channel.id)
-                except Exception:
-                    log.exception("could not restore the player")
+        saved_players = await self.store.player.load_all()
+        await asyncio.gather(*(self._restore(saved) for saved in saved_players))
+
+    async def _restore(self, saved: Any) -> None:
+        guild = self.bot.get_guild(saved.guild_id)
+        if guild is None or saved.voice_channel_id is None:
+            return  # another shard's guild, or it was not in voice
+        channel = guild.get_channel(saved.voice_channel_id)
+        if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+            return
+        with guild_context(guild.id):
+            try:
+                session = await self.get(guild.id)
+                await self.join(session, channel)
+                if session.current is not None and not saved.paused and session.resume_at_ms is not None:
+                    await session.resume()
+                log.info("restored the player in channel %s", channel.id)
+            except Exception:
+                log.exception("could not restore the player")
 
     async def shutdown(self) -> None:
         """Stop every player and write what is pending (the saved state stays for the next start)."""
