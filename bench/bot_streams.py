@@ -92,7 +92,7 @@ def start_bot(kind: str, sandbox: Sandbox, library: Path, data: Path) -> subproc
         LIBRARY_DIR=str(library),
         SEARCH_PROVIDER="local",
         LOG_DIR=str(data / "logs"),
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("BENCH_BOT_LOG_LEVEL", "WARNING"),
         FFMPEG_PATH=imageio_ffmpeg.get_ffmpeg_exe(),
     )
     argv = [sys.executable, "-m", "zilean", "bot"] if kind == "zilean" else [sys.executable, "-c", STOCK_BOT]

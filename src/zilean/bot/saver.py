@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_S = 1.0
+HEARTBEAT_S = 2.0  # a restart resumes within ±HEARTBEAT_S / 2 of the truth
 Job = Callable[[], Awaitable[object]]
 
 
