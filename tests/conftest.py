@@ -25,9 +25,7 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +36,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from pg_cluster import throwaway_cluster
 from zilean.db import Database, open_database, upgrade
 from zilean.db.schema import metadata
 
@@ -79,51 +78,6 @@ def _unavailable(reason: str) -> None:
     if not _postgres_notice:
         _postgres_notice.append(reason)
     pytest.skip(f"PostgreSQL unavailable: {reason}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def throwaway_cluster(base: Path, password: str | None = None) -> Iterator[str]:
-    """A private PostgreSQL cluster (initdb + pg_ctl) on a free port; trust auth, or password auth
-    (scram-sha-256) for the superuser `postgres` when `password` is given. Stopped after."""
-    data, sockets, port = base / "data", base / "sock", _free_port()
-    sockets.mkdir()
-    # initdb refuses to run as root; run the server as the postgres user then.
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            raise RuntimeError("running as root and runuser is missing (initdb refuses root)")
-        shutil.chown(base, "postgres")
-        shutil.chown(sockets, "postgres")
-        prefix = [runuser, "-u", "postgres", "--"]
-    auth = ["--auth=trust"]
-    if password is not None:
-        pwfile = base / "pw"
-        pwfile.write_text(password)
-        if prefix:
-            shutil.chown(pwfile, "postgres")
-        auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
-    subprocess.run(
-        [*prefix, "initdb", "-D", str(data), "-U", "postgres", *auth, "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*prefix, "pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
 
 
 @pytest.fixture(scope="session")

@@ -111,7 +111,7 @@ async def test_wrong_postgres_password_is_named(tmp_path_factory: pytest.TempPat
     import shutil
     import tempfile
 
-    from conftest import throwaway_cluster
+    from pg_cluster import throwaway_cluster
 
     if not (shutil.which("initdb") and shutil.which("pg_ctl")):
         pytest.skip("initdb/pg_ctl are not installed")
