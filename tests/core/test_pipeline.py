@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+from player_sink import decode
 
 from audio_fixtures import ffmpeg_exe, http_server, run_pcm, steps, stereo, tone, write_wav
 from zilean.core import analysis
@@ -25,19 +25,6 @@ def local(path: Path) -> MediaInput:
 @pytest.fixture(scope="module")
 def a440(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_wav(tmp_path_factory.mktemp("audio") / "a440.wav", stereo(tone(440, 2.0, amplitude=0.5)))
-
-
-def decode_opus(packets: list[bytes]) -> np.ndarray:
-    """Decode Opus packets with PyAV's libopus decoder into (frames, 2) floats."""
-    codec = av.CodecContext.create("libopus", "r")
-    codec.sample_rate = 48_000
-    codec.layout = "stereo"
-    chunks = []
-    for payload in packets:
-        for frame in codec.decode(av.Packet(payload)):
-            data = frame.to_ndarray()  # planar float: (channels, samples), packed: (1, samples*channels)
-            chunks.append(data.T if frame.format.is_planar else data.reshape(-1, 2))
-    return np.concatenate(chunks).astype(np.float64)
 
 
 def drain(stream: OpusStream, timeout: float = 30) -> list[bytes]:
@@ -152,7 +139,7 @@ def assert_stream_of_a440(stream: OpusStream) -> None:
     assert 99 <= len(packets) <= 102
     # The TOC byte (RFC 6716 §3.1): a config whose frame size is 20 ms, one frame per packet.
     assert all(packet[0] >> 3 in TWENTY_MS_CONFIGS and packet[0] & 3 == 0 for packet in packets)
-    pcm = decode_opus(packets[10:40])
+    pcm = decode(packets[10:40])
     assert pcm.shape[0] == 30 * 960  # every packet decodes to exactly 20 ms at 48 kHz
     assert analysis.dominant_frequency(pcm[:, 0]) == pytest.approx(440, abs=2)
 
@@ -177,7 +164,7 @@ def test_start_ms_seeks_into_the_track(tmp_path: Path) -> None:
         packets = drain(stream)
     assert stream.error is None
     assert 98 <= len(packets) <= 102  # the last 2 of 4 seconds
-    pcm = decode_opus(packets)
+    pcm = decode(packets)
     assert analysis.dominant_frequency(pcm[5 : 45 * 960, 0]) == pytest.approx(700, abs=2)
     assert analysis.dominant_frequency(pcm[55 * 960 : 95 * 960, 0]) == pytest.approx(900, abs=2)
 
