@@ -1,16 +1,17 @@
 """Saves a guild session to the database in the order things happened, off the command path.
 
 Each save is computed when it is asked for (a snapshot), then written by one worker task per
-guild, so writes never reorder and a slow database never delays a reply or the audio. While a
-track plays, the position is re-anchored every `HEARTBEAT_S`, so a killed bot resumes within
-about that much of where it was.
+guild, so writes never reorder and a slow database never delays a reply or the audio. Saves
+happen on changes only; while tracks play, `reanchor_all` moves every playing guild's position
+anchor every `HEARTBEAT_S` in ONE transaction for the whole process (not one per guild), so a
+killed bot resumes within about that much of where it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from zilean.bot.queue_sync import plan
@@ -37,7 +38,6 @@ class Saver:
         self._persisted: list[int] = list(persisted_ids or [])
         self._jobs: asyncio.Queue[Job | None] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
         self._latest: Any = None  # the newest player snapshot not yet written
         self._publish = False
 
@@ -45,9 +45,6 @@ class Saver:
         """Start saving `session` (called once by the session's owner)."""
         self._session = session
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"saver-{self.guild_id}")
-        self._heartbeat = asyncio.get_running_loop().create_task(
-            self._beat(), name=f"heartbeat-{self.guild_id}"
-        )
 
     def save_now(self, position_ms: int | None = None) -> None:
         """Snapshot the queue and the player state now; write them in order."""
@@ -79,8 +76,6 @@ class Saver:
 
     async def close(self) -> None:
         """Write what is pending, then stop."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
         if self._worker is not None and not self._worker.done():
             self._jobs.put_nowait(None)
             await asyncio.wait({self._worker}, timeout=10)
@@ -131,12 +126,22 @@ class Saver:
             finally:
                 self._jobs.task_done()
 
-    async def _beat(self) -> None:
-        """Re-anchor the position while playing (the queue is saved by the changes themselves)."""
-        while True:
-            await asyncio.sleep(HEARTBEAT_S)
-            session = self._session
-            if session is None or session.current is None or session.paused:
-                continue
-            # Not published: the last event's anchor already tells the dashboard where playback is.
-            self._save_state(self._snapshot(session, None), publish=False)
+    def position(self) -> int | None:
+        """The position to re-anchor while a track plays, else None (paused, idle: the last save holds)."""
+        session = self._session
+        if session is None or session.current is None or session.paused:
+            return None
+        return max(0, session.position_ms)
+
+
+async def reanchor_all(store: Store, savers: Callable[[], Iterable[Saver]]) -> None:
+    """Every `HEARTBEAT_S`: one write moving the anchors of all playing guilds (not published: the
+    last event's anchor already tells the dashboard where playback is)."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_S)
+        at = utcnow()
+        positions = [(s.guild_id, p) for s in list(savers()) if (p := s.position()) is not None]
+        try:
+            await store.player.reanchor(positions, at)
+        except Exception:
+            log.exception("could not re-anchor %d players", len(positions))

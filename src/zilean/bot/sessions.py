@@ -11,7 +11,7 @@ import discord
 
 from zilean.bot.checks import listener_ids
 from zilean.bot.nowplaying import Announcer
-from zilean.bot.saver import HEARTBEAT_S, Saver
+from zilean.bot.saver import HEARTBEAT_S, Saver, reanchor_all
 from zilean.bot.session import GuildSession
 from zilean.bot.store import Store, loop_from_db
 from zilean.config import Settings
@@ -47,6 +47,7 @@ class SessionManager:
         self._idle: dict[int, asyncio.Task[None]] = {}
         self._leaving: set[int] = set()
         self._joining: dict[int, asyncio.Lock] = {}
+        self._anchors: asyncio.Task[None] | None = None  # one position writer for every guild
 
     # --- settings and policy ---------------------------------------------------------------
 
@@ -84,6 +85,10 @@ class SessionManager:
         session = self._sessions.get(guild_id)
         if session is not None:
             return session
+        if self._anchors is None:
+            self._anchors = asyncio.get_running_loop().create_task(
+                reanchor_all(self.store, lambda: (s.saver for s in self._sessions.values())), name="anchors"
+            )
         lock = self._creating.setdefault(guild_id, asyncio.Lock())
         async with lock:
             session = self._sessions.get(guild_id)
@@ -278,6 +283,9 @@ class SessionManager:
         """Stop every player and write what is pending (the saved state stays for the next start)."""
         for task in self._idle.values():
             task.cancel()
+        if self._anchors is not None:
+            self._anchors.cancel()
+            self._anchors = None
         for session in list(self._sessions.values()):
             await session.close()
         self._sessions.clear()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from zilean.db import schema
 from zilean.db.connector import Connector, as_utc, utcnow
@@ -49,6 +51,27 @@ class PlayerStateRepo:
         saved = await self.load(state.guild_id)
         assert saved is not None
         return saved
+
+    async def reanchor(self, positions: Sequence[tuple[int, int]], at: datetime) -> None:
+        """Move many guilds' position anchors to (position_ms at `at`) in one transaction.
+
+        A row anchored at or after `at` (a save that happened meanwhile: seek, next track) is newer
+        and is left alone, so this batch never undoes it.
+        """
+        if not positions:
+            return
+        table = schema.player_state
+        stmt = (
+            update(table)
+            .where(table.c.guild_id == bindparam("b_guild"), table.c.anchor_at < bindparam("b_at"))
+            .values(position_ms=bindparam("b_position"), anchor_at=bindparam("b_at"))
+        )
+        rows = [
+            {"b_guild": guild, "b_position": validate.non_negative("the position", pos), "b_at": at}
+            for guild, pos in positions
+        ]
+        async with self._db.write() as conn:
+            await conn.execute(stmt, rows)
 
     async def load(self, guild_id: int) -> PlayerState | None:
         """The saved state, or None when the guild has no player."""
