@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -48,9 +49,13 @@ class PlayerStateRepo:
         stmt = self._db.upsert(table, {"guild_id": state.guild_id, **values}, ["guild_id"], list(values))
         async with self._db.write() as conn:
             await conn.execute(stmt)
-        saved = await self.load(state.guild_id)
-        assert saved is not None
-        return saved
+        # What was written, as load() would return it; no read-back (this runs on every state change).
+        return dataclasses.replace(
+            state,
+            anchor_at=as_utc(state.anchor_at),
+            effects=tuple(values["effects"]),
+            updated_at=values["updated_at"],
+        )
 
     async def reanchor(self, positions: Sequence[tuple[int, int]], at: datetime) -> None:
         """Move many guilds' position anchors to (position_ms at `at`) in one transaction.
