@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from zilean.core.sources import SourceOptions
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -75,6 +78,24 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    def source_options(self) -> SourceOptions:
+        """What the sources (resolver, network guard, library, Spotify) are told; bot and CLI alike."""
+        from zilean.core.sources import SourceOptions
+
+        secret = self.spotify_client_secret
+        return SourceOptions(
+            search_provider=self.search_provider,
+            playlist_limit=self.playlist_limit,
+            max_upload_bytes=self.max_upload_mb * 1024 * 1024,
+            trusted_origins=tuple(self.trusted_media_origins),
+            spotify_client_id=self.spotify_client_id or None,
+            spotify_client_secret=secret.get_secret_value() or None if secret else None,
+            spotify_api_base=self.spotify_api_base,
+            spotify_accounts_base=self.spotify_accounts_base,
+            library_dir=self.library_dir,
+            ffmpeg_path=self.ffmpeg_path,
+        )
 
     def ffmpeg_executable(self) -> str:
         """The ffmpeg binary: FFMPEG_PATH, else the one shipped in the imageio-ffmpeg wheel."""

@@ -14,31 +14,13 @@ from zilean.bot.client import ZileanBot, apply_endpoints
 from zilean.bot.store import Store
 from zilean.config import Settings
 from zilean.core.errors import ConfigError
-from zilean.core.sources import Resolver, SourceOptions
+from zilean.core.sources import Resolver
 from zilean.db.bus import Bus
 from zilean.db.database import Database
 from zilean.db.engine import create_engine
 from zilean.db.migrate import ensure_current
 
 log = logging.getLogger(__name__)
-
-
-def source_options(settings: Settings) -> SourceOptions:
-    """The sources' options from the settings."""
-    return SourceOptions(
-        search_provider=settings.search_provider,
-        playlist_limit=settings.playlist_limit,
-        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
-        trusted_origins=tuple(settings.trusted_media_origins),
-        spotify_client_id=settings.spotify_client_id,
-        spotify_client_secret=(
-            settings.spotify_client_secret.get_secret_value() if settings.spotify_client_secret else None
-        ),
-        spotify_api_base=settings.spotify_api_base,
-        spotify_accounts_base=settings.spotify_accounts_base,
-        library_dir=settings.library_dir,
-        ffmpeg_path=settings.ffmpeg_path,
-    )
 
 
 @contextlib.asynccontextmanager
@@ -60,7 +42,7 @@ async def built_bot(
         database = Database(engine)
         bus = Bus(database)
         await bus.start()
-        resolver = Resolver(source_options(settings))
+        resolver = Resolver(settings.source_options())
         bot = ZileanBot(
             settings,
             Store(database.connector, bus.events),

@@ -27,23 +27,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=_resolve)
 
 
-def source_options(settings: Settings) -> SourceOptions:
-    """SourceOptions from the settings (the bot builds its resolver the same way)."""
-    secret = settings.spotify_client_secret
-    return SourceOptions(
-        search_provider=settings.search_provider,
-        playlist_limit=settings.playlist_limit,
-        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
-        trusted_origins=tuple(settings.trusted_media_origins),
-        spotify_client_id=settings.spotify_client_id or None,
-        spotify_client_secret=secret.get_secret_value() or None if secret else None,
-        spotify_api_base=settings.spotify_api_base,
-        spotify_accounts_base=settings.spotify_accounts_base,
-        library_dir=settings.library_dir,
-        ffmpeg_path=settings.ffmpeg_path,
-    )
-
-
 async def _load(options: SourceOptions, query: str) -> LoadResult:
     resolver = Resolver(options)
     try:
@@ -75,7 +58,7 @@ def _as_line(track: Track) -> str:
 def _resolve(args: argparse.Namespace, settings: Settings | None) -> int:
     assert settings is not None
     query = " ".join(args.query)
-    result = asyncio.run(_load(source_options(settings), query))
+    result = asyncio.run(_load(settings.source_options(), query))
     if isinstance(result, LoadFailed):
         raise ZileanError(result.message)
     if isinstance(result, NoMatches):
