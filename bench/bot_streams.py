@@ -81,10 +81,12 @@ def burn():
     while True:
         n = (n * 31 + 7) % 1000003
 threading.Thread(target=burn, name="burn", daemon=True).start()
-sys.argv = sys.argv[1:]
-if sys.argv[0] == "-c":
-    exec(compile(sys.argv[1], "<bot>", "exec"), {"__name__": "__main__"})
+args = sys.argv[1:]  # the bot's own argv after the interpreter: -c CODE, or -m zilean bot
+if args[0] == "-c":
+    sys.argv = ["-c"]
+    exec(compile(args[1], "<bot>", "exec"), {"__name__": "__main__"})
 else:
+    sys.argv = args[1:]
     runpy.run_module("zilean", run_name="__main__", alter_sys=True)
 """
 
@@ -358,7 +360,7 @@ def cpu_model() -> str:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--streams", type=int, nargs="+", default=[30, 60, 100])
+    parser.add_argument("--streams", type=int, nargs="*", default=[30, 60, 100])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--ramp", type=float, default=1.5, help="play commands per second")
     parser.add_argument(
@@ -374,7 +376,7 @@ async def main() -> None:
         tmp = Path(os.environ.get("BENCH_TMP") or raw)
         library = tmp / "library"
         library.mkdir(exist_ok=True)
-        longest = max(args.streams) / args.ramp + args.seconds + 60
+        longest = max(args.streams + args.burn) / args.ramp + args.seconds + 60
         make_music(library, int(longest))
         if args.first_packet:
             times = await first_packet(args.first_packet, tmp, library)
