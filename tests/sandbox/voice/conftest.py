@@ -25,31 +25,27 @@ def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def write_tone(ffmpeg: str, path: Path, seconds: float, gain: float = 1.0) -> Path:
+    """A 440 Hz stereo 16-bit WAV at 48 kHz made by ffmpeg (ffmpeg's sine is 1/8 of full scale)."""
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+         "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+         "-af", f"volume={gain}", "-ac", "2", "-c:a", "pcm_s16le", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 @pytest.fixture(scope="session")
 def tone_wav(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Path:
     """A 3 s, 440 Hz stereo WAV at 48 kHz (about -12 dBFS peak), made by ffmpeg."""
-    path = tmp_path_factory.mktemp("tone") / "tone440.wav"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=3",
-            "-af",
-            "volume=4",
-            "-ac",
-            "2",
-            "-c:a",
-            "pcm_s16le",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return write_tone(ffmpeg, tmp_path_factory.mktemp("tone") / "tone440.wav", 3, gain=4)
+
+
+@pytest.fixture(scope="session")
+def long_tone(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Path:
+    """A 6 s tone: long enough to survive a fault in the middle."""
+    return write_tone(ffmpeg, tmp_path_factory.mktemp("long") / "tone6.wav", 6)
 
 
 def encode_opus_packets(ffmpeg: str, lavfi: str, directory: Path) -> list[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import subprocess
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -108,31 +107,6 @@ async def test_tone_is_heard_at_source_level(
     assert analysis.dominant_frequency(tone_part) == pytest.approx(440, abs=2)
     assert analysis.rms(tone_part) == pytest.approx(file_rms, rel=0.10)
     assert np.abs(frames).max() == pytest.approx(file_peak, rel=0.1)
-
-
-@pytest.fixture(scope="module")
-def long_tone(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Path:
-    """A 6 s tone: long enough to survive a fault in the middle."""
-    path = tmp_path_factory.mktemp("long") / "tone6.wav"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=6",
-            "-ac",
-            "2",
-            "-c:a",
-            "pcm_s16le",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
 
 
 async def test_drop_websocket_resumes_and_audio_continues(
