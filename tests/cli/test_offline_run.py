@@ -81,3 +81,15 @@ def test_the_demo_track_plays_and_is_heard(offline_product: str) -> None:
         replies = http.get(f"/_sandbox/channels/{channels['general']}/messages").json()
         assert any("Tuning Fork" in str(m.get("embeds")) for m in replies if m["author"]["bot"])
         assert analysis.dbfs(stats["rms"]) < -20
+
+
+def test_a_bot_that_cannot_start_ends_the_run_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
+    env |= {"LOG_DIR": str(tmp_path / "logs"), "DATABASE_URL": "mysql://root@localhost/zilean"}
+    result = subprocess.run(
+        [sys.executable, "-m", "zilean", "sandbox", "--port", "0", "--no-voice"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith("zilean: the bot stopped: DATABASE_URL uses 'mysql'")
+    assert "Traceback" not in result.stderr + result.stdout

@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from zilean.config import Settings
-from zilean.core.errors import ConfigError
+from zilean.core.errors import ConfigError, ZileanError
 from zilean.logs import setup_logging
 
 DEFAULT_PORT = 8765
@@ -121,11 +121,20 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
         bot_task = asyncio.create_task(run_bot_against(env, settings))
         bot_task.add_done_callback(lambda _: stop.set())  # the bot failing ends the run, loudly
         print(f"The bot is connecting: open {sandbox.base_url}/sandbox, join Music, type =play tuning fork")
+    failure: BaseException | None = None
     try:
         await stop.wait()
     finally:
         if bot_task is not None:
             bot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await bot_task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # already logged with its traceback by run_bot_against
+                failure = exc
         await sandbox.stop()
+    if failure is not None:
+        if isinstance(failure, ZileanError):
+            raise ZileanError(f"the bot stopped: {failure.message}")
+        raise ZileanError(f"the bot stopped: {failure!r} (traceback in the log)")

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from zilean.cli.demo_library import ensure_demo_library
 from zilean.config import Settings
+from zilean.core.errors import ZileanError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ async def run_bot_against(env: dict[str, str], settings: Settings) -> None:
     try:
         async with built_bot(bot_settings, connector=connector, guild_ready_timeout=0.5) as bot:
             await bot.start(env["DISCORD_TOKEN"], reconnect=True)
+    except ZileanError:
+        raise  # a user-facing reason: the CLI prints it as one line
     except Exception:
         log.exception("the bot stopped")
         raise
