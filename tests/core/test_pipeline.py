@@ -71,6 +71,7 @@ def test_argv_for_a_local_file_only_allows_file_protocol() -> None:
     assert argv[argv.index("-ss") + 1] == "1.500"
     assert "-reconnect" not in argv
     assert argv[argv.index("-c:a") + 1] == "libopus"
+    assert argv[argv.index("-compression_level") + 1] == "7"
     assert argv[argv.index("-frame_duration") + 1] == "20"
     assert argv[-1] == "pipe:1"
 
