@@ -10,10 +10,10 @@ from zilean.core.errors import ZileanError
 
 # The exact ffmpeg filter string of every effect on its own. A change here changes what users hear:
 # update it deliberately, together with the audio tests in test_effects_audio.py.
-R48 = "aresample=48000:resampler=soxr"
+S48 = "asetrate=48000"
 GOLDEN = {
-    "nightcore": f"{R48},asetrate=60000,{R48}",
-    "vaporwave": f"{R48},asetrate=38400,{R48}",
+    "nightcore": f"aresample=38400:resampler=soxr,{S48}",
+    "vaporwave": f"aresample=60000:resampler=soxr,{S48}",
     "bassboost": "bass=g=10:f=100:w=0.6",
     "trebleboost": "treble=g=10:f=4000:w=0.6",
     "8d": "apulsator=hz=0.125",
@@ -22,8 +22,8 @@ GOLDEN = {
     "vibrato": "vibrato=f=6:d=0.5",
     "echo": "aecho=0.8:0.7:250:0.5",
     "reverb": "aecho=0.8:0.85:37|61|89|113|149|181:0.5|0.42|0.35|0.29|0.23|0.18",
-    "chipmunk": f"{R48},asetrate=72000,{R48},atempo=0.666667",
-    "deep": f"{R48},asetrate=36000,{R48},atempo=1.333333",
+    "chipmunk": f"aresample=32000:resampler=soxr,{S48},atempo=0.666667",
+    "deep": f"aresample=64000:resampler=soxr,{S48},atempo=1.333333",
     "speedup": "atempo=1.25",
     "slowdown": "atempo=0.8",
     "telephone": "highpass=f=300,highpass=f=300,lowpass=f=3400,lowpass=f=3400",
@@ -51,20 +51,20 @@ def test_no_effects_is_an_empty_chain() -> None:
 
 def test_stack_puts_one_speed_stage_first_then_other_effects_in_user_order() -> None:
     assert filter_chain(["bassboost", "nightcore", "echo"]) == (
-        "aresample=48000:resampler=soxr,asetrate=60000,aresample=48000:resampler=soxr,"
-        "bass=g=10:f=100:w=0.6,aecho=0.8:0.7:250:0.5"
+        "aresample=38400:resampler=soxr,asetrate=48000,bass=g=10:f=100:w=0.6,aecho=0.8:0.7:250:0.5"
     )
     assert filter_chain(["echo", "bassboost"]) == "aecho=0.8:0.7:250:0.5,bass=g=10:f=100:w=0.6"
 
 
 def test_speed_effects_multiply() -> None:
     assert speed_factors(["nightcore", "speedup"]) == pytest.approx((1.25, 1.5625))
-    assert filter_chain(["nightcore", "speedup"]).endswith(
-        "asetrate=60000,aresample=48000:resampler=soxr,atempo=1.25"
-    )
-    # chipmunk ×1.5 and deep ×0.75 cancel into one ×1.125 pitch shift at the same tempo
+    assert filter_chain(["nightcore", "speedup"]) == f"aresample=38400:resampler=soxr,{S48},atempo=1.25"
+    # chipmunk ×1.5 and deep ×0.75 cancel into one ×1.125 pitch shift at the same tempo; 48000 / 1.125
+    # rounds to 42667 Hz, and atempo makes up the rounding so the tempo stays exactly ×1
     assert speed_factors(["chipmunk", "deep"]) == pytest.approx((1.125, 1.0))
-    assert "asetrate=54000" in filter_chain(["chipmunk", "deep"])
+    assert filter_chain(["chipmunk", "deep"]) == (
+        "aresample=42667:resampler=soxr,asetrate=48000,atempo=0.888896"
+    )
     # nightcore then vaporwave: ×1.25 × 0.8 = unchanged, so no speed stage at all
     assert filter_chain(["nightcore", "vaporwave"]) == ""
 

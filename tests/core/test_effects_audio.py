@@ -84,6 +84,29 @@ def test_stacked_speed_effects_multiply(render: Render) -> None:
     assert out.shape[0] / RATE == pytest.approx(2.0 / 1.5625, abs=0.03)
 
 
+@pytest.mark.parametrize(("effect", "pitch", "tempo"), [("nightcore", 1.25, 1.25), ("deep", 0.75, 1.0)])
+def test_speed_stage_is_relative_to_the_source_whatever_its_rate(
+    tmp_path: Path, effect: str, pitch: float, tempo: float
+) -> None:
+    """A 44.1 kHz source shifts by the same factors as a 48 kHz one (the speed stage resamples first)."""
+    source = write_wav(tmp_path / "in44.wav", stereo(tone(440, 2.0, rate=44_100)), rate=44_100)
+    spec = PlaybackSpec(MediaInput(str(source), is_local_file=True), (effect,), 200)
+    out = run_pcm(ffmpeg_argv(ffmpeg_exe(), spec, output="pcm"))
+    assert analysis.dominant_frequency(out[:, 0]) == pytest.approx(440 * pitch, abs=2)
+    assert out.shape[0] / RATE == pytest.approx(2.0 / tempo, abs=0.03)
+
+
+@pytest.mark.parametrize("speed", ["nightcore", "vaporwave", "deep"])
+def test_effects_after_the_speed_stage_keep_their_stated_timing(render: Render, speed: str) -> None:
+    """The echo is 250 ms behind in the output, not sped up or slowed down with the music."""
+    out = render(burst(1000, 1.5, at=0.2), speed, "echo")[:, 0]
+    level = envelope(out, 0.001)
+    main = int(np.argmax(level))
+    later = level.copy()
+    later[: main + 100] = 0  # ignore the burst itself (20 ms at most ×1/0.75)
+    assert (int(np.argmax(later)) - main) / 1000 == pytest.approx(0.25, abs=0.01)
+
+
 def test_nightcore_plus_bassboost_does_both(render: Render) -> None:
     out = render(tones([48, 800], 2.0, amplitude=0.2), "nightcore", "bassboost")[:, 0]
     # 48 → 60 Hz and 800 → 1000 Hz after the pitch shift, then the shelf lifts 60 Hz

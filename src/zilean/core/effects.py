@@ -4,9 +4,10 @@ Every effect is a pitch factor, a tempo factor and a chain of cheap ffmpeg filte
 effects is turned into ONE filter string by `filter_chain`:
 
 1. the speed stage first — pitch and tempo factors of every effect in the stack MULTIPLY
-   (nightcore + speedup = tempo ×1.5625; chipmunk + deep = pitch ×1.125), rendered as one
-   `asetrate` (pitch and tempo together, resampled back to 48 kHz) followed by one `atempo`
-   chain (tempo only), so the cost stays that of one effect however many are stacked;
+   (nightcore + speedup = tempo ×1.5625; chipmunk + deep = pitch ×1.125), rendered as ONE
+   resample to 48 kHz ÷ pitch followed by `asetrate=48000` (pitch and tempo together: the
+   samples are relabelled, so the stream is at 48 kHz again without a second resample), then
+   one `atempo` chain (tempo only), so the cost stays that of one effect however many are stacked;
 2. then every other effect's filters, in the order the user added them.
 
 The speed stage runs first so time-based effects (echo delays, tremolo and 8D rates) keep
@@ -125,11 +126,13 @@ def filter_chain(names: Iterable[str]) -> str:
     pitch, tempo = speed_factors(effect.name for effect in effects)
     stages: list[str] = []
     if not math.isclose(pitch, 1.0):
-        # asetrate reinterprets the samples, so it needs a known input rate; resample back after it
-        # so later filters see 48 kHz again. Both resamples are no-ops when the rates already match.
-        stages.append(f"aresample={PIPELINE_RATE}:resampler=soxr")
-        stages.append(f"asetrate={round(PIPELINE_RATE * pitch)}")
-        stages.append(f"aresample={PIPELINE_RATE}:resampler=soxr")
+        # Resample whatever the source rate is to 48 kHz / pitch, then relabel those samples as
+        # 48 kHz: played ×pitch faster and higher, and later filters see a 48 kHz timebase. One
+        # resampling pass (resample to 48 kHz, asetrate ×pitch, resample back costs two).
+        rate = round(PIPELINE_RATE / pitch)
+        stages.append(f"aresample={rate}:resampler=soxr")
+        stages.append(f"asetrate={PIPELINE_RATE}")
+        pitch = PIPELINE_RATE / rate  # what the rounded rate really gives; atempo makes up the rest
     stages.extend(_atempo(tempo / pitch))
     stages.extend(effect.filters for effect in effects if effect.filters)
     return ",".join(stages)
