@@ -1,7 +1,7 @@
 """Concurrent streams of the real bot vs discord.py's stock path, measured at the sandbox's receiver.
 
 Run: .venv/bin/python bench/bot_streams.py [--streams 30 60 100] [--seconds 15] [--ramp 1.5] [--burn 30]
-     [--first-packet 10] [--kinds zilean zilean-shared stock]
+     [--first-packet 10] [--kinds zilean stock]
 
 The sandbox (in this process, Opus decoding off: only packet timing is needed) gets a world with N
 guilds, each with a member in its voice channel. A bot process is started exactly as in production
@@ -61,16 +61,6 @@ async def play(ctx, *, query: str):
         volume=0.25)
     voice.play(source)
 bot.run(os.environ["DISCORD_TOKEN"])
-"""
-
-# Our bot with the shared-sender prototype (bench/shared_sender.py) instead of a thread per player.
-SHARED_BOT = f"""
-import runpy, sys
-sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-import shared_sender
-shared_sender.install()
-sys.argv = ["zilean", "bot"]
-runpy.run_module("zilean", run_name="__main__", alter_sys=True)
 """
 
 # Runs the bot's own entry point with a GIL-holding pure-Python loop in another thread.
@@ -142,7 +132,6 @@ def start_bot(
     )
     argv = {
         "zilean": [sys.executable, "-m", "zilean", "bot"],
-        "zilean-shared": [sys.executable, "-c", SHARED_BOT],
         "stock": [sys.executable, "-c", STOCK_BOT],
     }[kind]
     if burn:
@@ -367,7 +356,7 @@ async def main() -> None:
         "--burn", type=int, nargs="*", default=[], help="stream counts to repeat with a CPU loop in the bot"
     )
     parser.add_argument("--first-packet", type=int, default=10)
-    parser.add_argument("--kinds", nargs="+", default=["zilean", "zilean-shared", "stock"])
+    parser.add_argument("--kinds", nargs="+", default=["zilean", "stock"])
     args = parser.parse_args()
     python = platform.python_version()
     machine = f"{platform.machine()} {os.cpu_count()} CPUs ({cpu_model()}), Python {python}"

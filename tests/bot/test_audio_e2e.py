@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +112,12 @@ async def test_every_frame_goes_through_discord_py_send_audio_packet(
     import discord
 
     calls: list[bool] = []
+    senders: set[str] = set()
     original = discord.VoiceClient.send_audio_packet
 
     def spy(self: discord.VoiceClient, data: bytes, *, encode: bool = True) -> None:
         calls.append(encode)
+        senders.add(threading.current_thread().name)
         original(self, data, encode=encode)
 
     monkeypatch.setattr(discord.VoiceClient, "send_audio_packet", spy)
@@ -124,6 +127,9 @@ async def test_every_frame_goes_through_discord_py_send_audio_packet(
     assert len(calls) >= 50 and not any(calls)  # Opus passthrough: encode=False
     # Every packet the sandbox received was one of those calls (discord.py adds ≤ 5 silence frames).
     assert status["packets"] - before <= len(calls) + 5
+    # One shared sender thread, not discord.py's thread per player (zilean.bot.sender).
+    assert senders == {"zilean-audio-sender"}
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("audio-player")]
     await driver.say("alice", "=stop")
 
 

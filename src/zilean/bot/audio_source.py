@@ -1,6 +1,6 @@
 """The bridge from the core player to discord.py: an Opus AudioSource fed by `Player.read_frame()`.
 
-Every frame goes through discord.py's own `AudioPlayer` → `VoiceClient.send_audio_packet(...,
+Every frame goes through the shared sender (`zilean.bot.sender`) → `VoiceClient.send_audio_packet(...,
 encode=False)`, which applies DAVE end-to-end encryption and the transport encryption. The bot
 never writes to the voice socket itself (DESIGN.md: a DAVE mistake would pass every sandbox test).
 """
@@ -31,7 +31,7 @@ class PlayerAudioSource(discord.AudioSource):
         self.frames = 0  # handed to discord.py so far (tests and metrics read it)
 
     def read(self) -> bytes:
-        """The next 20 ms Opus frame from the player (called every 20 ms on discord.py's audio thread)."""
+        """The next 20 ms Opus frame from the player (called every 20 ms by the sender thread)."""
         frame = self._player.read_frame()
         if frame is None:
             return b""

@@ -12,6 +12,7 @@ import discord
 from zilean.bot.checks import listener_ids
 from zilean.bot.nowplaying import Announcer
 from zilean.bot.saver import HEARTBEAT_S, Saver, reanchor_all
+from zilean.bot.sender import SharedSenderVoiceClient
 from zilean.bot.session import GuildSession
 from zilean.bot.store import Store, loop_from_db
 from zilean.config import Settings
@@ -152,7 +153,9 @@ class SessionManager:
             else:
                 if voice is not None:
                     await voice.disconnect(force=True)
-                voice = await channel.connect(timeout=VOICE_TIMEOUT_S, self_deaf=True)
+                voice = await channel.connect(
+                    timeout=VOICE_TIMEOUT_S, self_deaf=True, cls=SharedSenderVoiceClient
+                )
         except (TimeoutError, discord.ClientException) as exc:
             log.warning("could not join voice channel %s: %s", channel.id, exc)
             raise ZileanError(

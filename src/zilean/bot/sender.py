@@ -1,0 +1,185 @@
+"""One audio sender thread for every guild, instead of discord.py's thread per player.
+
+discord.py's `VoiceClient.play` starts an `AudioPlayer` thread per guild that wakes every 20 ms.
+With 100 guilds that is 100 threads fighting for the GIL 5,000 times a second; measured on the
+2-vCPU machine, the bot then spent more CPU on thread switches than on sending (BENCHMARKS.md).
+Here one clock thread steps every playing guild once per 20 ms tick.
+
+The packets still go through discord.py's own path, `VoiceClient.send_audio_packet(frame,
+encode=False)`, which applies DAVE end-to-end and transport encryption (DESIGN.md: the bot never
+writes to the voice socket itself). `SharedAudioPlayer` keeps discord.py's `AudioPlayer` state
+(pause, resume, stop, `after`, the speaking flag), so `VoiceClient.pause()/resume()/stop()/
+is_playing()` work unchanged; only the thread is shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord.enums import SpeakingState
+from discord.player import AudioPlayer
+
+log = logging.getLogger(__name__)
+
+FRAME_S = 0.02
+# Behind by more than this (the machine stalled): skip ahead instead of bursting the backlog out.
+MAX_LAG_S = 0.2
+PAUSE_SILENCE_FRAMES = 5  # what discord.py sends when a player pauses, so decoders fade out cleanly
+
+
+class SharedClock:
+    """A daemon thread that steps every registered player once per 20 ms tick; idle when none is."""
+
+    def __init__(self) -> None:
+        self._players: tuple[SharedAudioPlayer, ...] = ()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, player: SharedAudioPlayer) -> None:
+        """Step `player` from the next tick on."""
+        with self._wake:
+            self._players = (*self._players, player)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="zilean-audio-sender", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    @property
+    def player_count(self) -> int:
+        """How many players the clock is stepping."""
+        return len(self._players)
+
+    def _run(self) -> None:
+        start, ticks = time.perf_counter(), 0
+        while True:
+            players = self._players
+            if not players:
+                with self._wake:
+                    while not self._players:
+                        self._wake.wait()
+                start, ticks = time.perf_counter(), 0
+                continue
+            finished = [player for player in players if not player.step()]
+            if finished:
+                with self._wake:
+                    self._players = tuple(p for p in self._players if p not in finished)
+                for player in finished:
+                    player.finish()
+            ticks += 1
+            delay = start + FRAME_S * ticks - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -MAX_LAG_S:
+                log.warning("audio sender fell %.0f ms behind; skipping ahead", -delay * 1000)
+                start, ticks = time.perf_counter(), 0
+
+
+CLOCK = SharedClock()
+
+
+class SharedAudioPlayer(AudioPlayer):
+    """discord.py's AudioPlayer state machine, stepped by the shared clock instead of its own thread."""
+
+    def __init__(
+        self,
+        source: discord.AudioSource,
+        client: discord.VoiceClient,
+        *,
+        after: Callable[[Exception | None], Any] | None = None,
+        clock: SharedClock = CLOCK,
+    ) -> None:
+        super().__init__(source, client, after=after)
+        self._clock = clock
+        self._silence_sent = False
+        self._offline_since: float | None = None
+
+    def start(self) -> None:
+        """Announce speaking and join the shared clock (instead of starting a thread)."""
+        self._speak(SpeakingState.voice)
+        self._clock.add(self)
+
+    def step(self) -> bool:
+        """Send this player's next frame (called by the clock every 20 ms); False once it has finished."""
+        if self._end.is_set():
+            return False
+        try:
+            if not self._resumed.is_set():
+                if not self._silence_sent:  # paused: a few silence frames once, then nothing
+                    self.send_silence(PAUSE_SILENCE_FRAMES)
+                    self._silence_sent = True
+                return True
+            self._silence_sent = False
+            if not self._connected():
+                return not self._end.is_set()
+            data = self.source.read()
+            if not data:
+                self._current_error = getattr(self.source, "_current_error", None)
+                self.stop()
+                return False
+            self.client.send_audio_packet(data, encode=not self.source.is_opus())
+        except Exception as exc:  # one guild's failure must never stop the others' audio
+            self._current_error = exc
+            self.stop()
+            return False
+        return True
+
+    def _connected(self) -> bool:
+        """Like discord.py's thread: while voice reconnects, read nothing (the song waits); give up
+        after the client's timeout."""
+        if self.client.is_connected():
+            if self._offline_since is not None:
+                self._offline_since = None
+                self._speak(SpeakingState.voice)
+            return True
+        now = time.monotonic()
+        if self._offline_since is None:
+            self._offline_since = now
+        elif now - self._offline_since > self.client.timeout:
+            log.debug("voice did not reconnect within %s s; stopping playback", self.client.timeout)
+            self.stop()
+        return False
+
+    def finish(self) -> None:
+        """What discord.py's thread does on the way out: trailing silence, `after`, cleanup."""
+        try:
+            if self.client.is_connected():
+                self.send_silence()
+        finally:
+            self._call_after()
+            self.source.cleanup()
+
+    def is_alive(self) -> bool:
+        """Stepped by the clock until it ends (threading.Thread's question, answered for the clock)."""
+        return not self._end.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the clock has dropped this player (or `timeout` passed)."""
+        self._end.wait(timeout)
+
+
+class SharedSenderVoiceClient(discord.VoiceClient):
+    """A VoiceClient whose Opus sources are sent by the shared clock; PCM sources keep discord.py's thread."""
+
+    def play(
+        self,
+        source: discord.AudioSource,
+        *,
+        after: Callable[[Exception | None], Any] | None = None,
+        **encoder_options: Any,
+    ) -> None:
+        """Start sending `source` (same errors as `discord.VoiceClient.play`)."""
+        if not source.is_opus():
+            super().play(source, after=after, **encoder_options)
+            return
+        if not self.is_connected():
+            raise discord.ClientException("Not connected to voice.")
+        if self.is_playing():
+            raise discord.ClientException("Already playing audio.")
+        player = SharedAudioPlayer(source, self, after=after)
+        self._player = player
+        player.start()
