@@ -150,6 +150,22 @@ def test_opus_stream_from_a_local_file(a440: Path) -> None:
         assert_stream_of_a440(stream)
 
 
+def test_a_small_buffer_refills_without_losing_or_reordering_packets(a440: Path) -> None:
+    # 8 packets of buffer against 100 in the file: the reader fills, sleeps until half is played,
+    # refills, many times over; every packet must still arrive once, in order.
+    with OpusStream(ffmpeg_exe(), PlaybackSpec(local(a440)), buffer_packets=8) as stream:
+        assert_stream_of_a440(stream)
+    with OpusStream(ffmpeg_exe(), PlaybackSpec(local(a440))) as reference:
+        reference.start()
+        assert drain(reference) == packets_of(a440, buffer_packets=8)
+
+
+def packets_of(source: Path, *, buffer_packets: int) -> list[bytes]:
+    with OpusStream(ffmpeg_exe(), PlaybackSpec(local(source)), buffer_packets=buffer_packets) as stream:
+        stream.start()
+        return drain(stream)
+
+
 def test_opus_stream_from_local_http(a440: Path) -> None:
     with (
         http_server(a440.parent) as base,

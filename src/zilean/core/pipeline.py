@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import subprocess
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -161,14 +161,22 @@ def _header_block(headers: tuple[tuple[str, str], ...]) -> str:
 
 
 class OpusStream:
-    """One ffmpeg process → 20 ms Opus packets; a background thread reads stdout into a bounded buffer."""
+    """One ffmpeg process → 20 ms Opus packets; a background thread reads stdout into a bounded buffer.
+
+    The reader refills in bursts: once the buffer is full it sleeps until half of it has been
+    played, so it wakes about once a second instead of once per packet (with 100 streams, per-packet
+    wake-ups cost the bot more CPU than sending the audio).
+    """
 
     def __init__(
         self, ffmpeg: str, spec: PlaybackSpec, *, buffer_packets: int = 3 * PACKETS_PER_SECOND
     ) -> None:
         self.spec = spec
         self._argv = ffmpeg_argv(ffmpeg, spec)  # validates the spec before anything starts
-        self._packets: queue.Queue[bytes] = queue.Queue(maxsize=buffer_packets)
+        self._packets: deque[bytes] = deque()
+        self._capacity = buffer_packets
+        self._refill_at = buffer_packets // 2  # the reader wakes when the buffer drains to this
+        self._room = threading.Condition()  # the reader waits on it while the buffer is full
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._stderr_reader: threading.Thread | None = None
@@ -202,22 +210,27 @@ class OpusStream:
         """The next packet without blocking; b"" when none is buffered yet; None once ended or closed."""
         if self._closed.is_set():
             return None
-        finished = self._finished.is_set()  # read before the queue: no packet can follow "finished"
+        finished = self._finished.is_set()  # read before the buffer: no packet can follow "finished"
         try:
-            packet = self._packets.get_nowait()
-        except queue.Empty:
+            packet = self._packets.popleft()
+        except IndexError:
             return None if finished else b""
         self._packets_read += 1
+        if len(self._packets) == self._refill_at:
+            with self._room:
+                self._room.notify()
         return packet
 
     def wait_ready(self, timeout: float) -> bool:
         """Block up to `timeout` s; True once the first audio packet is buffered."""
         self._ready.wait(timeout)
-        return not self._packets.empty() or self._packets_read > 0
+        return bool(self._packets) or self._packets_read > 0
 
     def close(self) -> None:
         """Kill ffmpeg and reap it; safe to call more than once."""
         self._closed.set()
+        with self._room:
+            self._room.notify()
         with self._lock:
             process = self._process
         if process is not None and process.poll() is None:
@@ -263,12 +276,15 @@ class OpusStream:
                 chunk = os.read(stdout.fileno(), 65536)
                 if not chunk:
                     break
-                for packet in parser.feed(chunk):
-                    if not self._put(packet):
-                        return
-                    produced += 1
-                    if produced == 1:
-                        self._ready.set()
+                packets = parser.feed(chunk)
+                if not packets:
+                    continue
+                self._packets.extend(packets)
+                if not produced:
+                    self._ready.set()
+                produced += len(packets)
+                if not self._wait_for_room():
+                    return
         except PlaybackError as exc:
             self._error = exc.message
         except OSError:
@@ -277,15 +293,14 @@ class OpusStream:
         finally:
             self._finish(produced)
 
-    def _put(self, packet: bytes) -> bool:
-        """Queue a packet, waiting while the buffer is full; False if the stream was closed meanwhile."""
-        while not self._closed.is_set():
-            try:
-                self._packets.put(packet, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _wait_for_room(self) -> bool:
+        """Once the buffer is full, wait until it has drained to half; False if closed meanwhile."""
+        if len(self._packets) < self._capacity:
+            return not self._closed.is_set()
+        with self._room:
+            while len(self._packets) > self._refill_at and not self._closed.is_set():
+                self._room.wait(timeout=1.0)  # read() notifies; the timeout is only a safety net
+        return not self._closed.is_set()
 
     def _finish(self, produced: int) -> None:
         process = self._process
