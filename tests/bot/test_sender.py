@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
-from zilean.bot.sender import SharedClock
+from zilean.bot.sender import GIL_SWITCH_INTERVAL_S, SharedClock
 
 
 class CountingPlayer:
@@ -39,6 +40,8 @@ def test_players_are_stepped_until_they_finish_and_then_dropped() -> None:
     clock.add(short)  # type: ignore[arg-type]
     assert short.finished.wait(5)
     assert short.steps == 10
+    # A process that sends audio hands the GIL over quickly (see GIL_SWITCH_INTERVAL_S).
+    assert sys.getswitchinterval() <= GIL_SWITCH_INTERVAL_S
     wait_until(lambda: clock.player_count == 1)
     steps = endless.steps
     wait_until(lambda: endless.steps > steps)  # the other player is still being stepped
