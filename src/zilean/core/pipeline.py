@@ -35,11 +35,12 @@ CHANNELS = 2
 FRAME_MS = 20
 PACKETS_PER_SECOND = 1000 // FRAME_MS
 # Discord's cap for voice channels of unboosted servers, and libopus's own stereo default (so a bare
-# `ffmpeg -c:a libopus` is a like-for-like CPU floor); Opus at 96 kb/s stereo is near-transparent.
+# `ffmpeg -c:a libopus` differs from ours only in complexity); Opus at 96 kb/s stereo is near-transparent.
 OPUS_BITRATE = "96k"
-# libopus complexity (ffmpeg's -compression_level; its default is 10). Measured on a music-like file at
-# 96 kb/s (bench/opus_complexity.py): 7 encodes ~20 % cheaper than 10 for ~0.1 dB less SNR vs the
-# source; 8-10 cost the same as 10 and 6 and below lose ~1 dB or more.
+# libopus complexity (ffmpeg's -compression_level; its default is 10). Measured on a music-like file
+# at 96 kb/s (bench/opus_complexity.py): a decode + encode costs ~20 % less CPU at 7 than at 10, for
+# ~0.1 dB less SNR against the source; 8-10 give the same output at the same cost, and 6 and below
+# lose ~1 dB or more.
 OPUS_COMPLEXITY = 7
 DEFAULT_GAIN = 0.25  # what 100 % means: the "no earrape" default of the roadmap
 MAX_VOLUME_PERCENT = 200
