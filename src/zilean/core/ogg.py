@@ -32,15 +32,18 @@ class OggOpusParser:
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add bytes; return every audio packet they completed, in order."""
-        self._buffer += data
+        self.push(data)
         packets: list[bytes] = []
-        while True:
-            page = self._take_page()
-            if page is None:
-                return packets
+        while (page := self.take_page()) is not None:
             packets.extend(page)
+        return packets
 
-    def _take_page(self) -> list[bytes] | None:
+    def push(self, data: bytes) -> None:
+        """Add bytes without parsing them yet (`take_page` parses one page at a time)."""
+        self._buffer += data
+
+    def take_page(self) -> list[bytes] | None:
+        """The audio packets the next whole page completes (maybe none); None until one is buffered."""
         buffer = self._buffer
         if len(buffer) < _HEADER.size:
             return None

@@ -15,10 +15,14 @@ in this order:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
+import select
 import subprocess
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal
@@ -33,7 +37,6 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 48_000
 CHANNELS = 2
 FRAME_MS = 20
-PACKETS_PER_SECOND = 1000 // FRAME_MS
 # Discord's cap for voice channels of unboosted servers, and libopus's own stereo default (so a bare
 # `ffmpeg -c:a libopus` differs from ours only in complexity); Opus at 96 kb/s stereo is near-transparent.
 OPUS_BITRATE = "96k"
@@ -44,6 +47,12 @@ OPUS_BITRATE = "96k"
 OPUS_COMPLEXITY = 7
 DEFAULT_GAIN = 0.25  # what 100 % means: the "no earrape" default of the roadmap
 MAX_VOLUME_PERCENT = 200
+# ffmpeg's read-ahead: the pipe holds about 10 s of 96 kb/s Opus (Ogg overhead included), so a
+# network stall shorter than that is not heard. Each read takes all of it, so ffmpeg wakes up a
+# few times a minute and encodes in bursts (its threads pass frames without sleeping in between).
+PIPE_BYTES = 128 * 1024
+READ_BYTES = PIPE_BYTES
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python < 3.10 lacks the name
 # How long ffmpeg may wait on a stalled network read before giving up (microseconds).
 NETWORK_TIMEOUT_US = 15_000_000
 
@@ -121,9 +130,12 @@ def ffmpeg_argv(
     "opus": Ogg Opus, 48 kHz stereo, 20 ms frames; "wav": 16-bit 48 kHz stereo WAV;
     "pcm": raw s16le 48 kHz stereo. `destination` is stdout unless a file path is given.
     """
-    argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
-    argv += input_args(spec.media, spec.start_ms)
-    argv += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", audio_filters(spec)]
+    # One thread per decoder, filter graph and encoder: a stream needs ~1 % of a core, and frame
+    # threading only adds hand-offs between threads (measured: -16 % CPU per stream, and with 100
+    # streams 100 ffmpegs × 11 threads flooded the scheduler).
+    argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-filter_threads", "1"]
+    argv += ["-threads", "1", *input_args(spec.media, spec.start_ms)]
+    argv += ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", audio_filters(spec), "-threads", "1"]
     argv += ["-ac", str(CHANNELS), "-ar", str(SAMPLE_RATE)]
     if duration_ms is not None:
         argv += ["-t", f"{duration_ms / 1000:.3f}"]
@@ -162,37 +174,37 @@ def _header_block(headers: tuple[tuple[str, str], ...]) -> str:
 
 
 class OpusStream:
-    """One ffmpeg process → 20 ms Opus packets; a background thread reads stdout into a bounded buffer.
+    """One ffmpeg process → 20 ms Opus packets, read from its pipe without a thread of its own.
 
-    The reader refills in bursts: once the buffer is full it sleeps until half of it has been
-    played, so it wakes about once a second instead of once per packet (with 100 streams, per-packet
-    wake-ups cost the bot more CPU than sending the audio).
+    `read()` hands out the next packet from a small buffer and, when that is empty, reads what
+    ffmpeg has written so far without blocking. The pipe itself is the playback buffer: ffmpeg
+    runs ahead until it is full (PIPE_BYTES ≈ 10 s of audio), then waits. A reader thread per
+    stream used to wake for every packet; with 100 streams those threads cost more CPU than
+    sending the audio and, contending for the GIL, delayed the sender (BENCHMARKS.md).
+    Thread-safe between one reading thread and `close()` from any thread.
     """
 
-    def __init__(
-        self, ffmpeg: str, spec: PlaybackSpec, *, buffer_packets: int = 3 * PACKETS_PER_SECOND
-    ) -> None:
+    def __init__(self, ffmpeg: str, spec: PlaybackSpec) -> None:
         self.spec = spec
         self._argv = ffmpeg_argv(ffmpeg, spec)  # validates the spec before anything starts
         self._packets: deque[bytes] = deque()
-        self._capacity = buffer_packets
-        self._refill_at = buffer_packets // 2  # the reader wakes when the buffer drains to this
-        self._room = threading.Condition()  # the reader waits on it while the buffer is full
+        self._parser = OggOpusParser()
         self._process: subprocess.Popen[bytes] | None = None
-        self._reader: threading.Thread | None = None
+        self._stdout = -1
         self._stderr_reader: threading.Thread | None = None
         self._stderr_tail = b""
-        self._ready = threading.Event()  # set on the first packet, or when the stream ends without one
-        self._finished = threading.Event()  # the reader is done: no more packets will be queued
-        self._closed = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the pipe against close() from another thread
+        self._closed = False
+        self._eof = False  # ffmpeg closed its output: only its exit status is still to come
+        self._ended = False  # no packet will follow the buffered ones
         self._error: str | None = None
+        self._packets_seen = 0
         self._packets_read = 0
 
     def start(self) -> None:
-        """Spawn ffmpeg and the reader threads."""
+        """Spawn ffmpeg (and a thread that keeps its stderr for error messages)."""
         with self._lock:
-            if self._process is not None or self._closed.is_set():
+            if self._process is not None or self._closed:
                 raise PlaybackError("This stream was already started.")
             log.debug("ffmpeg: %s", " ".join(self._argv))
             self._process = subprocess.Popen(
@@ -202,49 +214,60 @@ class OpusStream:
                 stderr=subprocess.PIPE,
                 bufsize=0,
             )
+            _mode = os.environ.get("ZX_SCHED", "")
+            if _mode in ("nice", "both"):
+                os.setpriority(os.PRIO_PROCESS, self._process.pid, 10)
+            if _mode in ("batch", "both"):
+                os.sched_setscheduler(self._process.pid, os.SCHED_BATCH, os.sched_param(0))
+            assert self._process.stdout is not None
+            self._stdout = self._process.stdout.fileno()
+            os.set_blocking(self._stdout, False)
+            with contextlib.suppress(OSError):  # a smaller pipe only means less read-ahead
+                fcntl.fcntl(self._stdout, F_SETPIPE_SZ, PIPE_BYTES)
         self._stderr_reader = threading.Thread(target=self._drain_stderr, name="ffmpeg-stderr", daemon=True)
-        self._reader = threading.Thread(target=self._read_packets, name="ffmpeg-opus", daemon=True)
         self._stderr_reader.start()
-        self._reader.start()
 
     def read(self) -> bytes | None:
-        """The next packet without blocking; b"" when none is buffered yet; None once ended or closed."""
-        if self._closed.is_set():
+        """The next packet without blocking; b"" when none is ready yet; None once ended or closed."""
+        while not self._packets and not self._ended and self._next_page():
+            pass
+        if self._closed:
             return None
-        finished = self._finished.is_set()  # read before the buffer: no packet can follow "finished"
-        try:
-            packet = self._packets.popleft()
-        except IndexError:
-            return None if finished else b""
-        self._packets_read += 1
-        if len(self._packets) == self._refill_at:
-            with self._room:
-                self._room.notify()
-        return packet
+        if self._packets:
+            self._packets_read += 1
+            return self._packets.popleft()
+        return None if self._ended else b""
 
     def wait_ready(self, timeout: float) -> bool:
-        """Block up to `timeout` s; True once the first audio packet is buffered."""
-        self._ready.wait(timeout)
+        """Block up to `timeout` s; True once a packet is buffered (tools and tests; players poll read())."""
+        deadline = time.monotonic() + timeout
+        while not self._packets and not self._ended and not self._closed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._eof:
+                time.sleep(min(left, 0.005))  # waiting for the exit status
+            else:
+                select.select([self._stdout], [], [], min(left, 0.1))
+            while not self._packets and self._next_page():
+                pass
         return bool(self._packets) or self._packets_read > 0
 
     def close(self) -> None:
         """Kill ffmpeg and reap it; safe to call more than once."""
-        self._closed.set()
-        with self._room:
-            self._room.notify()
         with self._lock:
+            self._closed = True
             process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
-        if process is not None:
-            process.wait()
-        for thread in (self._reader, self._stderr_reader):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout=5)
-        if process is not None:
-            for pipe in (process.stdout, process.stderr):
-                if pipe is not None:
-                    pipe.close()
+            if process is not None:
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+                for pipe in (process.stdout, process.stderr):
+                    if pipe is not None:
+                        pipe.close()
+        thread = self._stderr_reader
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
 
     @property
     def error(self) -> str | None:
@@ -267,60 +290,63 @@ class OpusStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _read_packets(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        stdout = self._process.stdout
-        parser = OggOpusParser()
-        produced = 0
+    def _next_page(self) -> bool:
+        """Parse the next Ogg page into the packet buffer, reading the pipe (without waiting) when no
+        whole page is left; False when there is nothing more to do for now (underrun, end, close).
+
+        Reads are large (ffmpeg wakes up rarely and encodes in bursts) but parsed one page per call,
+        so no single read() of the sender pays for a whole burst.
+        """
+        with self._lock:
+            if self._closed or self._process is None or self._ended:
+                return False
+            try:
+                page = self._parser.take_page()
+                if page is None and not self._eof and self._read_pipe():
+                    page = self._parser.take_page()
+            except PlaybackError as exc:
+                self._error = exc.message
+                self._process.kill()  # the output is unusable; nobody will drain the pipe any more
+                self._eof = True
+                page = None
+            if page is None:
+                if self._eof:
+                    self._end_when_exited()
+                return False
+            self._packets.extend(page)
+            self._packets_seen += len(page)
+            return True
+
+    def _read_pipe(self) -> bool:
+        """Push what ffmpeg has written so far into the parser; False if nothing was there yet."""
         try:
-            while not self._closed.is_set():
-                chunk = os.read(stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                packets = parser.feed(chunk)
-                if not packets:
-                    continue
-                self._packets.extend(packets)
-                if not produced:
-                    self._ready.set()
-                produced += len(packets)
-                if not self._wait_for_room():
-                    return
-        except PlaybackError as exc:
-            self._error = exc.message
+            chunk = os.read(self._stdout, READ_BYTES)
+        except BlockingIOError:
+            return False  # nothing written yet: an underrun, not an end
         except OSError:
-            if not self._closed.is_set():
-                self._error = "The audio stream broke off."
-        finally:
-            self._finish(produced)
+            chunk, self._error = b"", "The audio stream broke off."
+        if not chunk:
+            self._eof = True
+            return False
+        self._parser.push(chunk)
+        return True
 
-    def _wait_for_room(self) -> bool:
-        """Once the buffer is full, wait until it has drained to half; False if closed meanwhile."""
-        if len(self._packets) < self._capacity:
-            return not self._closed.is_set()
-        with self._room:
-            while len(self._packets) > self._refill_at and not self._closed.is_set():
-                self._room.wait(timeout=1.0)  # read() notifies; the timeout is only a safety net
-        return not self._closed.is_set()
-
-    def _finish(self, produced: int) -> None:
+    def _end_when_exited(self) -> None:
+        """After EOF: once ffmpeg has exited (and its stderr is read), decide whether it failed."""
         process = self._process
         assert process is not None
-        if self._error is not None and process.poll() is None:
-            process.kill()  # the output was unusable; nobody will drain ffmpeg's pipe any more
-        if not self._closed.is_set():
-            code = process.wait()
-            if self._stderr_reader is not None:
-                self._stderr_reader.join(timeout=5)
-            if self._error is None and code != 0:
-                detail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
-                # stderr may hold signed URLs: it goes to the log, never to users.
-                log.warning("ffmpeg exited with %s: %s", code, detail[-1] if detail else "(no message)")
-                self._error = _user_message(self._stderr_tail, is_local=self.spec.media.is_local_file)
-            elif self._error is None and produced == 0:
-                self._error = "This track has no audio to play from that position."
-        self._finished.set()
-        self._ready.set()
+        code = process.poll()
+        reader = self._stderr_reader
+        if code is None or (reader is not None and reader.is_alive()):
+            return  # exiting: look again on the next read
+        if self._error is None and code != 0:
+            detail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
+            # stderr may hold signed URLs: it goes to the log, never to users.
+            log.warning("ffmpeg exited with %s: %s", code, detail[-1] if detail else "(no message)")
+            self._error = _user_message(self._stderr_tail, is_local=self.spec.media.is_local_file)
+        elif self._error is None and self._packets_seen == 0:
+            self._error = "This track has no audio to play from that position."
+        self._ended = True
 
     def _drain_stderr(self) -> None:
         assert self._process is not None and self._process.stderr is not None

@@ -6,12 +6,12 @@ The queue is not the player's business: every end emits `TrackEnded` with an `En
 
 Threading contract
 ------------------
-- `read_frame()` is called by the sink's thread (discord.py's AudioPlayer thread, which calls
-  `AudioSource.read()` every 20 ms). It never blocks on I/O: it takes packets that
-  `OpusStream`'s reader thread has already buffered, and hands out `OPUS_SILENCE` when none is
-  ready (an underrun) rather than ending. It returns None only when there is nothing to play:
+- `read_frame()` is called by the sink's thread (the bot's shared audio sender, which calls
+  `AudioSource.read()` every 20 ms). It never blocks on I/O: it takes packets ffmpeg has
+  already written (`OpusStream` reads its pipe without waiting), and hands out `OPUS_SILENCE`
+  when none is ready (an underrun) rather than ending. It returns None only when there is nothing to play:
   after `stop()`, or when a track ended and nothing was started within `linger_ms` (the
-  silence in between keeps discord.py's AudioPlayer alive so the next track needs no new one).
+  silence in between keeps the sink's player alive so the next track needs no new one).
 - Every other public method (play, preload, pause, resume, seek, set_volume, set_effects, stop,
   close) is meant for ONE controlling thread, the asyncio event loop. They only take a short
   lock: ffmpeg is started on a private starter thread (fork/exec and thread start-up took up to
