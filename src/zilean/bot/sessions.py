@@ -157,7 +157,7 @@ class SessionManager:
                     timeout=VOICE_TIMEOUT_S, self_deaf=True, cls=SharedSenderVoiceClient
                 )
         except (TimeoutError, discord.ClientException) as exc:
-            log.warning("could not join voice channel %s: %s", channel.id, exc)
+            log.warning("could not join voice channel %s: %r", channel.id, exc)
             raise ZileanError(
                 "I couldn't join that voice channel. Check my permissions and try again."
             ) from None
