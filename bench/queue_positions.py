@@ -21,9 +21,7 @@ import platform
 import random
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +50,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+# The tests' throwaway-cluster helper (tests/pg_cluster.py), not a copy of it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from pg_cluster import throwaway_cluster
 from zilean.core.track import Track
 from zilean.db import Database, open_database, upgrade
 from zilean.db.connector import Connector, utcnow
@@ -293,35 +294,16 @@ async def scratch_postgres(admin_url: str, statement: str) -> None:
 
 @contextlib.contextmanager
 def private_cluster() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (initdb + pg_ctl, default durability settings) on a free port.
+    """A throwaway PostgreSQL cluster (default durability settings) on a free port.
 
     The shared server also serves every other test run on this machine; a private one keeps
     their checkpoints and locks out of the numbers (CPU is still shared).
     """
     base = Path(tempfile.mkdtemp(prefix="zilean-bench-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root
-        shutil.chown(base, "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = base / "data"
-    subprocess.run(
-        [*prefix, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        [*prefix, "pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        with throwaway_cluster(base, durable=True) as url:
+            yield url
     finally:
-        subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 

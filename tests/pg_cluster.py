@@ -18,9 +18,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(base: Path, password: str | None = None) -> Iterator[str]:
+def throwaway_cluster(base: Path, password: str | None = None, *, durable: bool = False) -> Iterator[str]:
     """A private PostgreSQL cluster (initdb + pg_ctl) on a free port; trust auth, or password auth
-    (scram-sha-256) for the superuser `postgres` when `password` is given. Stopped after."""
+    (scram-sha-256) for the superuser `postgres` when `password` is given. Stopped after.
+
+    Tests skip fsync (fast); `durable=True` keeps PostgreSQL's defaults, for benchmarks of writes."""
     data, sockets, port = base / "data", base / "sock", _free_port()
     sockets.mkdir()
     # initdb refuses to run as root; run the server as the postgres user then.
@@ -40,11 +42,11 @@ def throwaway_cluster(base: Path, password: str | None = None) -> Iterator[str]:
             shutil.chown(pwfile, "postgres")
         auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
     subprocess.run(
-        [*prefix, "initdb", "-D", str(data), "-U", "postgres", *auth, "--no-sync"],
+        [*prefix, "initdb", "-D", str(data), "-U", "postgres", *auth, *([] if durable else ["--no-sync"])],
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1" + ("" if durable else " -c fsync=off")
     subprocess.run(
         [*prefix, "pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
         check=True,
