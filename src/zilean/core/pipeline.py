@@ -214,11 +214,6 @@ class OpusStream:
                 stderr=subprocess.PIPE,
                 bufsize=0,
             )
-            _mode = os.environ.get("ZX_SCHED", "")
-            if _mode in ("nice", "both"):
-                os.setpriority(os.PRIO_PROCESS, self._process.pid, 10)
-            if _mode in ("batch", "both"):
-                os.sched_setscheduler(self._process.pid, os.SCHED_BATCH, os.sched_param(0))
             assert self._process.stdout is not None
             self._stdout = self._process.stdout.fileno()
             os.set_blocking(self._stdout, False)
