@@ -224,8 +224,7 @@ class OpusStream:
 
     def read(self) -> bytes | None:
         """The next packet without blocking; b"" when none is ready yet; None once ended or closed."""
-        while not self._packets and not self._ended and self._next_page():
-            pass
+        self._fill()
         if self._closed:
             return None
         if self._packets:
@@ -244,8 +243,7 @@ class OpusStream:
                 time.sleep(min(left, 0.005))  # waiting for the exit status
             else:
                 select.select([self._stdout], [], [], min(left, 0.1))
-            while not self._packets and self._next_page():
-                pass
+            self._fill()
         return bool(self._packets) or self._packets_read > 0
 
     def close(self) -> None:
@@ -284,6 +282,11 @@ class OpusStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _fill(self) -> None:
+        """Parse pages until a packet is buffered or nothing more is ready for now."""
+        while not self._packets and self._next_page():
+            pass
 
     def _next_page(self) -> bool:
         """Parse the next Ogg page into the packet buffer, reading the pipe (without waiting) when no
