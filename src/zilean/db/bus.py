@@ -11,8 +11,9 @@
     await bus.close()
 
 Bot and web in one process share the Bus, so the in-process signal wakes the other side at once;
-in separate processes PostgreSQL NOTIFY (ids only) wakes them, and on SQLite they poll every
-`poll_interval_s`. Every consumer re-reads the tables, so a lost wake-up only costs time.
+in separate processes PostgreSQL NOTIFY (ids only) wakes them, and on SQLite a watch on
+`PRAGMA data_version` does (bus_sqlite_watch.py); both back that up with a slow safety poll. Every consumer
+re-reads the tables, so a lost wake-up only costs time.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from zilean.db.bus_heartbeats import Heartbeats
 from zilean.db.bus_listener import PgListener
 from zilean.db.bus_records import TRANSIENT_ERRORS, BotProcess, Command, CommandHandler, describe
 from zilean.db.bus_signal import Wakeup
+from zilean.db.bus_sqlite_watch import SqliteChangeWatch, database_file
 from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming, prune
 from zilean.db.database import Database
 
@@ -41,11 +43,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class BusOptions:
-    """Timing of the bus. SQLite polls every poll_interval_s; PostgreSQL re-checks every safety_poll_s."""
+    """Timing of the bus: how often the SQLite watch looks (or consumers poll, without a watch or
+    listener); with one, consumers still re-check every safety_poll_s."""
 
     poll_interval_s: float = 0.05
     safety_poll_s: float = 2.0
-    listen: bool = True  # PostgreSQL: LISTEN for NOTIFY (False: poll like SQLite, the baseline)
+    # PostgreSQL: LISTEN for NOTIFY; SQLite: watch data_version (False: poll the tables, the baseline)
+    listen: bool = True
     timing: WorkerTiming = field(default_factory=WorkerTiming)
 
 
@@ -60,20 +64,27 @@ class Bus:
         self.commands = CommandQueue(db.connector, self.wakeup, self.heartbeats)
         self.events = EventLog(db.connector, self.wakeup)
         self.listener: PgListener | None = None
+        self.sqlite_watch: SqliteChangeWatch | None = None
         if db.backend == "postgresql" and self.options.listen:
             self.listener = PgListener(db.engine.url, self.wakeup)
+        sqlite_file = database_file(db.engine.url.database) if db.backend == "sqlite" else None
+        if sqlite_file is not None and self.options.listen:
+            self.sqlite_watch = SqliteChangeWatch(sqlite_file, self.wakeup, self.options.poll_interval_s)
         self._follower: EventFollower | None = None
         self._workers: list[BotWorker] = []
         self._maintenance: asyncio.Task[None] | None = None
 
     async def start(self, *, maintain: bool = False) -> None:
-        """Open the LISTEN connection (PostgreSQL); with `maintain`, also expire and prune periodically.
+        """Open the LISTEN connection (PostgreSQL) or start the commit watch (SQLite); with `maintain`,
+        also expire and prune periodically.
 
         Bot workers maintain on their own; a web process should pass maintain=True, so commands for
         an offline bot expire (and old rows go) even when no bot process is running at all.
         """
         if self.listener is not None:
             await self.listener.start()
+        if self.sqlite_watch is not None:
+            self.sqlite_watch.start()
         if maintain and self._maintenance is None:
             self._maintenance = asyncio.create_task(self._maintain_forever(), name="zilean-bus-maintain")
 
@@ -102,6 +113,8 @@ class Bus:
     def poll_s(self) -> float:
         """How long a consumer may sleep before re-checking the tables without being woken."""
         if self.listener is not None and self.listener.connected.is_set():
+            return self.options.safety_poll_s
+        if self.sqlite_watch is not None and self.sqlite_watch.watching:
             return self.options.safety_poll_s
         return self.options.poll_interval_s
 
@@ -177,7 +190,7 @@ class Bus:
         return worker
 
     async def close(self) -> None:
-        """Stop workers, maintenance, the follower and the listener (the Database stays open)."""
+        """Stop workers, maintenance, the follower and the listener or watch (the Database stays open)."""
         if self._maintenance is not None:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -191,3 +204,5 @@ class Bus:
             self._follower = None
         if self.listener is not None:
             await self.listener.close()
+        if self.sqlite_watch is not None:
+            await self.sqlite_watch.close()
