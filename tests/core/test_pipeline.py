@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from audio_fixtures import ffmpeg_exe, http_server, run_pcm, steps, stereo, tone
 from zilean.core import analysis
 from zilean.core.errors import PlaybackError, ZileanError
 from zilean.core.media import MediaInput
-from zilean.core.pipeline import OpusStream, PlaybackSpec, audio_filters, ffmpeg_argv, gain_for
+from zilean.core.pipeline import FFMPEG_NICE, OpusStream, PlaybackSpec, audio_filters, ffmpeg_argv, gain_for
 
 TWENTY_MS_CONFIGS = {1, 5, 9, 13, 15, 19, 23, 27, 31}
 
@@ -163,6 +164,15 @@ def test_a_full_pipe_holds_ffmpeg_back_without_losing_or_reordering_packets(tmp_
         expected = drain(reference)
     assert 1499 <= len(expected) <= 1502
     assert packets == expected
+
+
+def test_ffmpeg_yields_the_cpu_to_the_sender(tmp_path: Path) -> None:
+    long = write_wav(tmp_path / "long.wav", tone(440, 30.0, amplitude=0.3))
+    with OpusStream(ffmpeg_exe(), PlaybackSpec(local(long))) as stream:
+        stream.start()
+        assert stream.wait_ready(20)
+        assert stream._process is not None
+        assert os.getpriority(os.PRIO_PROCESS, stream._process.pid) == FFMPEG_NICE
 
 
 def test_opus_stream_from_local_http(a440: Path) -> None:
