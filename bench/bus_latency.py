@@ -2,8 +2,9 @@
 
 Side by side in one run:
 - latency of one command at a time (random spacing, so polling is not phase-locked), the bot in
-  its own process: PostgreSQL LISTEN/NOTIFY, SQLite polling every 50 ms, and the roadmap's 1 s
-  polling loop on both as the baseline; plus bot and web sharing one process (in-process signal);
+  its own process: PostgreSQL LISTEN/NOTIFY, SQLite's data_version watch (every 50 ms), and the
+  roadmap's 1 s polling loop on both as the baseline; plus bot and web sharing one process
+  (in-process signal);
 - sustained throughput across 100 guilds at rising offered rates, with the lag of the first and
   the second half of each window (lag that keeps growing = the rate is not sustainable).
 
@@ -39,7 +40,7 @@ from zilean.db.bus_records import Command, Outcome
 
 GUILD = 1_180_000_000_000_000_001
 MODES = {
-    "notify": BusOptions(),  # PostgreSQL: LISTEN/NOTIFY; SQLite: polls every 50 ms
+    "notify": BusOptions(),  # PostgreSQL: LISTEN/NOTIFY; SQLite: data_version watch every 50 ms
     "poll1s": BusOptions(listen=False, poll_interval_s=1.0),  # the roadmap's loop
 }
 
@@ -119,7 +120,7 @@ async def latency_rows(url: str, backend: str, samples: int, baseline_samples: i
     db = await open_database(url)
     try:
         for label, mode, count, in_process, spread in (
-            ("NOTIFY" if backend == "postgresql" else "poll 50 ms", "notify", samples, False, 0.1),
+            ("NOTIFY" if backend == "postgresql" else "data_version 50 ms", "notify", samples, False, 0.1),
             ("same process (in-process signal)", "notify", samples, True, 0.1),
             ("roadmap baseline: poll every 1 s", "poll1s", baseline_samples, False, 1.0),
         ):
