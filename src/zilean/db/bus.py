@@ -19,7 +19,6 @@ re-reads the tables, so a lost wake-up only costs time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from zilean.db.bus_signal import Wakeup
 from zilean.db.bus_sqlite_watch import SqliteChangeWatch, database_file
 from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming, prune
 from zilean.db.database import Database
+from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -191,11 +191,8 @@ class Bus:
 
     async def close(self) -> None:
         """Stop workers, maintenance, the follower and the listener or watch (the Database stays open)."""
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
-            self._maintenance = None
+        await cancel_and_wait(self._maintenance)
+        self._maintenance = None
         for worker in self._workers:
             await worker.stop()
         self._workers.clear()

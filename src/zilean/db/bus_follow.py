@@ -8,13 +8,13 @@ re-render from the database and continue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
 from zilean.db.bus_events import EventLog
 from zilean.db.bus_records import TRANSIENT_ERRORS, Event, describe
 from zilean.db.bus_signal import EVENTS, Wakeup
+from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,8 @@ class EventFollower:
 
     async def close(self) -> None:
         """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

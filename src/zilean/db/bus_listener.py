@@ -17,6 +17,7 @@ import asyncpg
 from sqlalchemy.engine import URL
 
 from zilean.db.bus_signal import CHANNELS, OUTCOMES, Wakeup
+from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,8 @@ class PgListener:
 
     async def close(self) -> None:
         """Stop listening and close the connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         delay = 0.05

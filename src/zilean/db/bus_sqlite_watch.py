@@ -17,12 +17,12 @@ version did that, and two processes then claimed the same bus command.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from pathlib import Path
 
 from zilean.db.bus_signal import Wakeup
+from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,8 @@ class SqliteChangeWatch:
             self._task = asyncio.create_task(self._run(), name="zilean-bus-sqlite-watch")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -32,6 +32,7 @@ from zilean.db.bus_records import (
 )
 from zilean.db.bus_signal import COMMANDS, Wakeup
 from zilean.db.connector import utcnow
+from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,7 @@ class BotWorker:
             runner.cancel()
         if self._outcome_task is not None:
             await self._flush_outcomes(grace_s)
-            self._outcome_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._outcome_task
+            await cancel_and_wait(self._outcome_task)
             self._outcome_task = None
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await self._heartbeats.remove(self.process_id)
