@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,24 @@ def _prepare_sqlite_path(url: URL) -> None:
         )
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch to WAL, retrying while another process has the file locked.
+
+    Two processes opening a new database at once can find it locked, and SQLite's busy handler does
+    not cover this lock (it would risk a deadlock), so the switch fails at once with "database is
+    locked". Seen in CI, in `test_two_processes_starting_at_once_migrate_once`.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
@@ -115,8 +135,8 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync only at checkpoints
         finally:
