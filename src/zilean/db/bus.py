@@ -12,8 +12,8 @@
 
 Bot and web in one process share the Bus, so the in-process signal wakes the other side at once;
 in separate processes PostgreSQL NOTIFY (ids only) wakes them, and on SQLite a watch on
-`PRAGMA data_version` does (bus_sqlite_watch.py); both back that up with a slow safety poll. Every consumer
-re-reads the tables, so a lost wake-up only costs time.
+`PRAGMA data_version` does (bus_sqlite_watch.py); both back that up with a slow safety poll.
+Every consumer re-reads the tables, so a lost wake-up only costs time.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from zilean.db.bus_heartbeats import Heartbeats
 from zilean.db.bus_listener import PgListener
 from zilean.db.bus_records import TRANSIENT_ERRORS, BotProcess, Command, CommandHandler, describe
 from zilean.db.bus_signal import Wakeup
-from zilean.db.bus_sqlite_watch import SqliteChangeWatch, database_file
+from zilean.db.bus_sqlite_watch import SqliteChangeWatch
 from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming, prune
 from zilean.db.database import Database
+from zilean.db.engine import sqlite_file
 from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,9 @@ class Bus:
         self.sqlite_watch: SqliteChangeWatch | None = None
         if db.backend == "postgresql" and self.options.listen:
             self.listener = PgListener(db.engine.url, self.wakeup)
-        sqlite_file = database_file(db.engine.url.database) if db.backend == "sqlite" else None
-        if sqlite_file is not None and self.options.listen:
-            self.sqlite_watch = SqliteChangeWatch(sqlite_file, self.wakeup, self.options.poll_interval_s)
+        database = sqlite_file(db.engine.url.database) if db.backend == "sqlite" else None
+        if database is not None and self.options.listen:
+            self.sqlite_watch = SqliteChangeWatch(database, self.wakeup, self.options.poll_interval_s)
         self._follower: EventFollower | None = None
         self._workers: list[BotWorker] = []
         self._maintenance: asyncio.Task[None] | None = None

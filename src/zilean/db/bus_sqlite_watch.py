@@ -27,13 +27,6 @@ from zilean.db.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 
-def database_file(database: str | None) -> Path | None:
-    """The file of an on-disk SQLite database; None for in-memory and URI-style databases."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
 class SqliteChangeWatch:
     """Asks `PRAGMA data_version` every `interval_s`; wakes every waiter when it changes.
 

@@ -86,11 +86,18 @@ async def ping(engine: AsyncEngine) -> None:
         raise DatabaseError(describe_connect_error(engine.url, exc)) from exc
 
 
+def sqlite_file(database: str | None) -> Path | None:
+    """The file of an on-disk SQLite database (a URL's `database`); None for in-memory and URI ones."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def _prepare_sqlite_path(url: URL) -> None:
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    database = sqlite_file(url.database)
+    if database is None:
         return
-    directory = Path(database).expanduser().resolve().parent
+    directory = database.expanduser().resolve().parent
     if directory.exists() and not directory.is_dir():
         raise DatabaseError(f"the data directory {directory} is a file, not a directory; fix DATABASE_URL")
     try:
@@ -103,7 +110,7 @@ def _prepare_sqlite_path(url: URL) -> None:
     # SQLite also writes the -wal and -shm files beside the database, so the directory must be writable.
     if not os.access(directory, os.W_OK):
         raise DatabaseError(
-            f"the data directory {directory} is read-only; SQLite needs to write {Path(database).name} "
+            f"the data directory {directory} is read-only; SQLite needs to write {database.name} "
             "and its -wal file there (fix the permissions or point DATABASE_URL elsewhere)"
         )
 
