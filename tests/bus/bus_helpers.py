@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from zilean.db import open_database
 from zilean.db.bus import Bus, BusOptions
 from zilean.db.bus_records import Command, Outcome
 from zilean.db.bus_worker import WorkerTiming
@@ -22,6 +23,18 @@ def fast_options(**timing: float) -> BusOptions:
     """Bus options with test-sized timings (override any WorkerTiming field)."""
     base = {name: getattr(FAST, name) for name in FAST.__slots__}
     return BusOptions(poll_interval_s=0.02, safety_poll_s=2.0, timing=WorkerTiming(**{**base, **timing}))
+
+
+async def open_bus(db_url: str, options: BusOptions) -> AsyncIterator[Bus]:
+    """A started Bus on its own engine (another process's view); closed, with its engine, after."""
+    db = await open_database(db_url)
+    bus = Bus(db, options)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+        await db.close()
 
 
 class Recorder:

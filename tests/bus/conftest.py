@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from bus_helpers import fast_options
+from bus_helpers import fast_options, open_bus
 
-from zilean.db import Database, open_database
+from zilean.db import Database
 from zilean.db.bus import Bus
 
 
@@ -25,11 +25,5 @@ async def bus(database: Database) -> AsyncIterator[Bus]:
 @pytest.fixture
 async def other_bus(db_url: str) -> AsyncIterator[Bus]:
     """A second Bus on its own engine: shares no in-process signal with `bus` (another process's view)."""
-    db = await open_database(db_url)
-    instance = Bus(db, fast_options())
-    await instance.start()
-    try:
+    async for instance in open_bus(db_url, fast_options()):
         yield instance
-    finally:
-        await instance.close()
-        await db.close()

@@ -8,28 +8,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bus_helpers import Recorder, fast_options
+from bus_helpers import Recorder, fast_options, open_bus
 
-from zilean.db import open_database
-from zilean.db.bus import Bus, BusOptions
+from zilean.db.bus import Bus
 from zilean.db.bus_signal import Wakeup
-from zilean.db.bus_sqlite_watch import SqliteChangeWatch, database_file
+from zilean.db.bus_sqlite_watch import SqliteChangeWatch
+from zilean.db.engine import sqlite_file
 
 GUILD = 1_180_000_000_000_000_001
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 # So long that only the watch can explain a prompt wake-up.
 SLOW_SAFETY_POLL = 60.0
-
-
-async def open_bus(db_url: str, options: BusOptions) -> AsyncIterator[Bus]:
-    db = await open_database(db_url)
-    bus = Bus(db, options)
-    await bus.start()
-    try:
-        yield bus
-    finally:
-        await bus.close()
-        await db.close()
 
 
 @pytest.fixture
@@ -78,10 +67,10 @@ async def test_without_listen_the_bus_polls_the_tables_as_before(db_url: str) ->
 
 
 def test_only_an_on_disk_database_is_watched() -> None:
-    assert database_file(None) is None
-    assert database_file(":memory:") is None
-    assert database_file("file:zilean?mode=memory") is None
-    assert database_file("data/zilean.db") == Path("data/zilean.db")
+    assert sqlite_file(None) is None
+    assert sqlite_file(":memory:") is None
+    assert sqlite_file("file:zilean?mode=memory") is None
+    assert sqlite_file("data/zilean.db") == Path("data/zilean.db")
 
 
 async def test_a_missing_database_is_not_created_and_not_watched(tmp_path: Path) -> None:
