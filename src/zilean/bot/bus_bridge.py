@@ -146,7 +146,8 @@ class BusBridge:
     async def __call__(self, command: Command) -> Outcome:
         """Run one bus command as its member would have typed it."""
         try:
-            await asyncio.wait_for(self.bot.wait_until_ready(), READY_TIMEOUT_S)
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await self.bot.wait_until_ready()
             guild = self.bot.get_guild(command.guild_id)
             if guild is None:
                 return Outcome.refused("The bot is not in that server.")

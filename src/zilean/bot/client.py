@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 VOICE_LEAVE_TIMEOUT_S = 5.0
 
 
+async def _leave(voice: discord.VoiceProtocol) -> None:
+    """Leave one voice channel, giving up after VOICE_LEAVE_TIMEOUT_S."""
+    async with asyncio.timeout(VOICE_LEAVE_TIMEOUT_S):
+        await voice.disconnect(force=True)
+
+
 def apply_endpoints(api_base: str, gateway_url: str) -> None:
     """Point discord.py at another REST base / gateway (the sandbox, a REST proxy); a no-op for Discord's own.
 
@@ -139,9 +145,6 @@ class ZileanBot(commands.AutoShardedBot):
         await self.sessions.shutdown()
         # discord.py leaves voice one guild after the other, each waiting for the gateway: do it
         # side by side with a bound, so stopping a bot in many voice channels stays quick.
-        leaving = [voice.disconnect(force=True) for voice in list(self.voice_clients)]
-        if leaving:
-            await asyncio.gather(
-                *(asyncio.wait_for(leave, VOICE_LEAVE_TIMEOUT_S) for leave in leaving), return_exceptions=True
-            )
+        leaving = [_leave(voice) for voice in list(self.voice_clients)]
+        await asyncio.gather(*leaving, return_exceptions=True)
         await super().close()

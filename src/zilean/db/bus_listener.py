@@ -53,7 +53,8 @@ class PgListener:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="zilean-bus-listener")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.connected.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self.connected.wait()
         if not self.connected.is_set():
             log.warning("bus listener not connected yet; polling until it is")
 
@@ -102,7 +103,8 @@ class PgListener:
     async def _watch(self, conn: Any, lost: asyncio.Event) -> None:
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), self._health_check_s)
+                async with asyncio.timeout(self._health_check_s):
+                    await lost.wait()
             if lost.is_set() or conn.is_closed():
                 break
             await conn.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_S)

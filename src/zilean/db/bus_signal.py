@@ -50,6 +50,9 @@ class Wakeup:
         """Wait until the ticket is set or `timeout_s` seconds pass; True if it was set."""
         if ticket.is_set():
             return True
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that lands as the
+        # ticket is set, and a bus worker stopped at that moment then never stopped.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ticket.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await ticket.wait()
         return ticket.is_set()

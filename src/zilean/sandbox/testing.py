@@ -83,7 +83,8 @@ async def running_client(
             ready.cancel()
             await client.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, 5)
+                async with asyncio.timeout(5):
+                    await task
 
 
 async def wait_until(predicate: Callable[[], Any], *, within_s: float = 10.0, interval: float = 0.02) -> Any:

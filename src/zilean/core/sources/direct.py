@@ -77,7 +77,8 @@ async def probe_media(
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+        async with asyncio.timeout(timeout):
+            _, stderr = await process.communicate()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             process.kill()

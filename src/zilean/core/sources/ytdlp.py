@@ -105,7 +105,8 @@ class YtDlpRunner:
             assert worker.process.stdin is not None and worker.process.stdout is not None
             worker.process.stdin.write(json.dumps(request).encode() + b"\n")
             await worker.process.stdin.drain()
-            line = await asyncio.wait_for(worker.process.stdout.readline(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                line = await worker.process.stdout.readline()
             if not line:
                 raise SourceError(MESSAGES["error"])
             answer: dict[str, Any] = json.loads(line)
@@ -139,7 +140,8 @@ class YtDlpRunner:
         self._all.add(worker)
         assert process.stdout is not None
         try:
-            ready = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+            async with asyncio.timeout(START_TIMEOUT):
+                ready = await process.stdout.readline()
         except TimeoutError:
             ready = b""
         if not ready:
@@ -167,7 +169,8 @@ class YtDlpRunner:
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
             try:
-                await asyncio.wait_for(worker.process.wait(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await worker.process.wait()
             except TimeoutError:
                 await self._discard(worker)
             self._all.discard(worker)
