@@ -113,11 +113,13 @@ async def test_every_frame_goes_through_discord_py_send_audio_packet(
 
     calls: list[bool] = []
     senders: set[str] = set()
+    connection_states: set[str] = set()
     original = discord.VoiceClient.send_audio_packet
 
     def spy(self: discord.VoiceClient, data: bytes, *, encode: bool = True) -> None:
         calls.append(encode)
         senders.add(threading.current_thread().name)
+        connection_states.add(type(self._connection).__name__)
         original(self, data, encode=encode)
 
     monkeypatch.setattr(discord.VoiceClient, "send_audio_packet", spy)
@@ -130,6 +132,7 @@ async def test_every_frame_goes_through_discord_py_send_audio_packet(
     # One shared sender thread, not discord.py's thread per player (zilean.bot.sender).
     assert senders == {"zilean-audio-sender"}
     assert not [t.name for t in threading.enumerate() if t.name.startswith("audio-player")]
+    assert connection_states == {"ReliableVoiceConnectionState"}  # zilean.bot.voice_handshake
     await driver.say("alice", "=stop")
 
 

@@ -24,6 +24,9 @@ from typing import Any
 import discord
 from discord.enums import SpeakingState
 from discord.player import AudioPlayer
+from discord.voice_state import VoiceConnectionState
+
+from zilean.bot.voice_handshake import ReliableVoiceConnectionState
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +174,13 @@ class SharedAudioPlayer(AudioPlayer):
 
 
 class SharedSenderVoiceClient(discord.VoiceClient):
-    """A VoiceClient whose Opus sources are sent by the shared clock; PCM sources keep discord.py's thread."""
+    """A VoiceClient whose Opus sources are sent by the shared clock; PCM sources keep discord.py's thread.
+
+    Its handshake waits cannot miss a state change (voice_handshake.py).
+    """
+
+    def create_connection_state(self) -> VoiceConnectionState:
+        return ReliableVoiceConnectionState(self)
 
     def play(
         self,
