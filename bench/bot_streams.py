@@ -1,7 +1,7 @@
 """Concurrent streams of the real bot vs discord.py's stock path, measured at the sandbox's receiver.
 
 Run: .venv/bin/python bench/bot_streams.py [--streams 30 60 100] [--seconds 15] [--ramp 1.5] [--burn 30]
-     [--first-packet 10] [--kinds zilean stock]
+     [--first-packet 10] [--kinds zilean zilean-normal stock]
 
 The sandbox (in this process, Opus decoding off: only packet timing is needed) gets a world with N
 guilds, each with a member in its voice channel. A bot process is started exactly as in production
@@ -13,6 +13,8 @@ every guild plays at once the sandbox's per-guild counters are read over the mea
 frame deficit (packets missing against 50/s while speaking) and the
 inter-packet gap p99. The baseline is a minimal discord.py bot in its own process that plays the
 same file with the stock `FFmpegPCMAudio` + `PCMVolumeTransformer(0.25)` (Opus encoded in Python).
+`zilean` is the bot as it runs here (root: its audio sender gets real-time priority); `zilean-normal`
+is the same bot with AUDIO_REALTIME_PRIORITY=0, as it runs where real-time scheduling is not allowed.
 `--burn N…` repeats those sizes with a pure-Python CPU loop in a thread of the bot process (it holds the
 GIL except at the interpreter's switch interval). RSS of the bot process (and its ffmpeg children)
 is read when connected with N idle guilds and again with N guilds playing.
@@ -129,9 +131,11 @@ def start_bot(
         LOG_LEVEL=os.environ.get("BENCH_BOT_LOG_LEVEL", "WARNING"),
         FFMPEG_PATH=imageio_ffmpeg.get_ffmpeg_exe(),
         TRUSTED_MEDIA_ORIGINS=trusted,
+        AUDIO_REALTIME_PRIORITY="0" if kind == "zilean-normal" else "10",
     )
     argv = {
         "zilean": [sys.executable, "-m", "zilean", "bot"],
+        "zilean-normal": [sys.executable, "-m", "zilean", "bot"],
         "stock": [sys.executable, "-c", STOCK_BOT],
     }[kind]
     if burn:
@@ -356,7 +360,7 @@ async def main() -> None:
         "--burn", type=int, nargs="*", default=[], help="stream counts to repeat with a CPU loop in the bot"
     )
     parser.add_argument("--first-packet", type=int, default=10)
-    parser.add_argument("--kinds", nargs="+", default=["zilean", "stock"])
+    parser.add_argument("--kinds", nargs="+", default=["zilean", "zilean-normal", "stock"])
     args = parser.parse_args()
     python = platform.python_version()
     machine = f"{platform.machine()} {os.cpu_count()} CPUs ({cpu_model()}), Python {python}"

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     search_provider: str = "ytsearch"
     playlist_limit: int = Field(default=500, ge=1, le=10_000)
     max_upload_mb: int = Field(default=100, ge=1, le=2_000)
+    # SCHED_FIFO priority of the audio sender thread, 0 = normal priority (zilean.bot.sender says why).
+    audio_realtime_priority: int = Field(default=10, ge=0, le=99)
 
     discord_api_base: str = DISCORD_API_BASE
     discord_gateway_url: str = DISCORD_GATEWAY_URL

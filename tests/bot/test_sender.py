@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -58,3 +60,47 @@ def test_a_player_added_after_the_clock_went_idle_is_stepped() -> None:
     clock.add(later)  # type: ignore[arg-type]
     assert later.finished.wait(5)
     assert later.steps == 3
+
+
+class SchedulingProbe(CountingPlayer):
+    """Notes, on its first step, the scheduling policy of the sender thread and of what it starts."""
+
+    def __init__(self) -> None:
+        super().__init__(frames=1)
+        self.policies: dict[str, int] = {}
+
+    def step(self) -> bool:
+        self.policies["sender"] = os.sched_getscheduler(0)
+        child = threading.Thread(target=lambda: self.policies.update(thread=os.sched_getscheduler(0)))
+        child.start()
+        child.join()
+        answer = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.sched_getscheduler(0))"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        self.policies["process"] = int(answer.stdout)
+        return super().step()
+
+
+def test_only_the_sender_thread_gets_realtime_priority() -> None:
+    clock = SharedClock(realtime_priority=5)
+    probe = SchedulingProbe()
+    clock.add(probe)  # type: ignore[arg-type]
+    assert probe.finished.wait(10)
+    if os.geteuid() == 0:  # CI: allowed, so it must have happened
+        assert clock.realtime
+    expected = os.SCHED_FIFO if clock.realtime else os.SCHED_OTHER
+    assert probe.policies["sender"] & ~os.SCHED_RESET_ON_FORK == expected
+    # A thread or process the sender starts (the player's pool thread, ffmpeg) is not real-time.
+    assert probe.policies["thread"] == os.SCHED_OTHER
+    assert probe.policies["process"] == os.SCHED_OTHER
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_priority_0_never_asks_for_realtime() -> None:
+    clock = SharedClock(realtime_priority=0)
+    probe = SchedulingProbe()
+    clock.add(probe)  # type: ignore[arg-type]
+    assert probe.finished.wait(10)
+    assert not clock.realtime
+    assert probe.policies["sender"] == os.SCHED_OTHER

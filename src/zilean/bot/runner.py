@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import aiohttp
 
 from zilean.bot.client import ZileanBot, apply_endpoints
+from zilean.bot.sender import CLOCK
 from zilean.bot.store import Store
 from zilean.config import Settings
 from zilean.core.errors import ConfigError
@@ -34,6 +35,7 @@ async def built_bot(
 ) -> AsyncIterator[ZileanBot]:
     """A bot with a migrated database and a resolver; everything is closed on exit."""
     apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    CLOCK.realtime_priority = settings.audio_realtime_priority
     engine = create_engine(settings.database_url)
     resolver: Resolver | None = None
     bus: Bus | None = None

@@ -15,6 +15,7 @@ is_playing()` work unchanged; only the thread is shared.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -40,15 +41,24 @@ MAX_LAG_S = 0.2
 # 0.5 ms or 0.2 ms, gap p99 34-35 ms at 0.5 ms and 27 ms at 0.2 ms. Uncontended, it costs nothing.
 GIL_SWITCH_INTERVAL_S = 0.0002
 PAUSE_SILENCE_FRAMES = 5  # what discord.py sends when a player pauses, so decoders fade out cleanly
+# The sender thread can ask Linux for real-time scheduling (SCHED_FIFO, setting
+# AUDIO_REALTIME_PRIORITY), as audio servers do: whenever ffmpeg, the event loop or another process
+# had the CPU, packets of a tick went out late (BENCHMARKS.md, 100 streams at normal priority vs
+# real-time). Allowed for root, with CAP_SYS_NICE, or with RLIMIT_RTPRIO (systemd: LimitRTPRIO=);
+# otherwise the thread stays at normal priority.
+# A real-time thread that is behind must still leave the CPU to others now and then.
+BEHIND_REST_S = 0.001
 
 
 class SharedClock:
     """A daemon thread that steps every registered player once per 20 ms tick; idle when none is."""
 
-    def __init__(self) -> None:
+    def __init__(self, realtime_priority: int = 0) -> None:
         self._players: tuple[SharedAudioPlayer, ...] = ()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self.realtime_priority = realtime_priority  # 0: never ask; read when the thread starts
+        self.realtime = False  # whether the thread got real-time scheduling
 
     def add(self, player: SharedAudioPlayer) -> None:
         """Step `player` from the next tick on."""
@@ -65,7 +75,26 @@ class SharedClock:
         """How many players the clock is stepping."""
         return len(self._players)
 
+    def _ask_for_realtime(self) -> None:
+        """Switch this thread to SCHED_FIFO, if allowed. Only this thread: Linux schedules threads
+        one by one, and RESET_ON_FORK keeps what it starts (a pool thread, through it ffmpeg) normal."""
+        if self.realtime_priority <= 0 or not hasattr(os, "sched_setscheduler"):
+            return
+        policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
+        try:
+            os.sched_setscheduler(0, policy, os.sched_param(self.realtime_priority))
+        except OSError as exc:
+            log.info(
+                "audio sender runs at normal priority (real-time scheduling refused: %s); see the "
+                "README's 'Audio priority' for steadier audio on a busy machine",
+                exc.strerror,
+            )
+            return
+        self.realtime = True
+        log.info("audio sender runs with real-time priority %d", self.realtime_priority)
+
     def _run(self) -> None:
+        self._ask_for_realtime()
         start, ticks = time.perf_counter(), 0
         while True:
             players = self._players
@@ -85,7 +114,10 @@ class SharedClock:
             delay = start + FRAME_S * ticks - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -MAX_LAG_S:
+                continue
+            if self.realtime:
+                time.sleep(BEHIND_REST_S)
+            if delay < -MAX_LAG_S:
                 log.warning("audio sender fell %.0f ms behind; skipping ahead", -delay * 1000)
                 start, ticks = time.perf_counter(), 0
 
