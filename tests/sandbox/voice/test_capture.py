@@ -63,7 +63,19 @@ def test_gaps_and_frame_deficit(left_tone: list[bytes]) -> None:
     assert stats["gap_p50_ms"] == pytest.approx(20, abs=0.01)
     assert stats["gap_max_ms"] == pytest.approx(220, abs=0.01)
     assert stats["frame_deficit"] == 10
+    assert stats["frames_missing"] == 10
     assert stats["speaking_seconds"] == pytest.approx(2.2, abs=1e-6)
+
+
+def test_frames_missing_does_not_depend_on_when_the_window_ends(left_tone: list[bytes]) -> None:
+    capture = GuildCapture(1)
+    capture.set_speaking(1, now=0.0)
+    # 50 packets on time, each 15 ms into its 20 ms cycle; the last one at 0.995 s.
+    last = _feed(capture, left_tone[:50], 0.015) - 0.02
+    # Read just before the 51st is due: the wall clock (1.014 s) already counts it, the span does not.
+    stats = capture.stats(now=last + 0.019)
+    assert stats["frame_deficit"] == 1
+    assert stats["frames_missing"] == 0
 
 
 def test_pauses_between_speaking_runs_are_not_gaps(left_tone: list[bytes]) -> None:
@@ -77,6 +89,7 @@ def test_pauses_between_speaking_runs_are_not_gaps(left_tone: list[bytes]) -> No
     assert stats["gap_max_ms"] == pytest.approx(20, abs=0.01)
     assert stats["silence_frames"] == 5
     assert stats["frame_deficit"] == 0
+    assert stats["frames_missing"] == 0  # the 5 s between the runs is not counted
 
 
 def test_silence_is_detected_and_decode_errors_counted() -> None:

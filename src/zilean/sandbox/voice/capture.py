@@ -64,6 +64,12 @@ class GuildCapture:
         self._speaking_since: float | None = None
         self._speaking_seconds = 0.0
         self._speaking_packets = 0
+        # First and last arrival and packet count of the current speaking run; missing frames of
+        # the runs before it (see `_run_missing`).
+        self._run_first: float | None = None
+        self._run_last = 0.0
+        self._run_packets = 0
+        self._missing_before = 0
         self._ring: deque[tuple[float, bytes]] = deque(
             maxlen=int(RING_SECONDS / FRAME_SECONDS) + PREROLL_PACKETS
         )
@@ -88,6 +94,8 @@ class GuildCapture:
         if was == bool(flags):
             return
         self._speaking_epoch += 1
+        self._missing_before += self._run_missing()
+        self._run_first, self._run_packets = None, 0
         if flags:
             self._speaking_since = now
         elif self._speaking_since is not None:
@@ -106,6 +114,10 @@ class GuildCapture:
         self._last_epoch = self._speaking_epoch
         if self._speaking_flag:
             self._speaking_packets += 1
+            if self._run_first is None:
+                self._run_first = now
+            self._run_last = now
+            self._run_packets += 1
         if payload.startswith((b"OpusHead", b"OpusTags")):
             self.header_packets += 1
             self._last_was_silence = False
@@ -118,6 +130,18 @@ class GuildCapture:
         self._ring.append((now, payload))
         if self.decode_enabled:
             self._pending.append(payload)
+
+    def _run_missing(self) -> int:
+        """Frames due between the current run's first and last packet that never came.
+
+        Unlike `frame_deficit` (wall clock against packets) it does not depend on where in the
+        20 ms cycle the window starts and ends, which alone makes that ±1 frame per guild; but a
+        stream that stops altogether shows only in `frame_deficit`.
+        """
+        if self._run_first is None:
+            return 0
+        due = round((self._run_last - self._run_first) / FRAME_SECONDS) + 1
+        return max(0, due - self._run_packets)
 
     # -- decoding (batched, off the event loop) --------------------------------------------------
 
@@ -187,6 +211,7 @@ class GuildCapture:
             "gap_max_ms": round(float(gaps.max()), 2) if gaps.size else None,
             "speaking_seconds": round(speaking_seconds, 3),
             "frame_deficit": round(speaking_seconds / FRAME_SECONDS) - self._speaking_packets,
+            "frames_missing": self._missing_before + self._run_missing(),
             "rms": level,
             "rms_left": analysis.rms(left),
             "rms_right": analysis.rms(right),
