@@ -46,7 +46,7 @@ PAUSE_SILENCE_FRAMES = 5  # what discord.py sends when a player pauses, so decod
 # had the CPU, packets of a tick went out late (BENCHMARKS.md, 100 streams at normal priority vs
 # real-time). Allowed for root, with CAP_SYS_NICE, or with RLIMIT_RTPRIO (systemd: LimitRTPRIO=);
 # otherwise the thread stays at normal priority.
-# A real-time thread that is behind must still leave the CPU to others now and then.
+# A real-time thread that is behind still leaves the CPU to others this long after each tick.
 BEHIND_REST_S = 0.001
 
 
@@ -115,7 +115,7 @@ class SharedClock:
             if delay > 0:
                 time.sleep(delay)
                 continue
-            if self.realtime:
+            if self.realtime:  # behind: a real-time thread must still let the others run
                 time.sleep(BEHIND_REST_S)
             if delay < -MAX_LAG_S:
                 log.warning("audio sender fell %.0f ms behind; skipping ahead", -delay * 1000)
