@@ -84,6 +84,24 @@ async def test_local_queries_through_the_resolver(music: Path) -> None:
         await resolver.close()
 
 
+async def test_resolver_search_gives_several_hits_best_first(music: Path) -> None:
+    resolver = Resolver(SourceOptions(library_dir=music, search_provider="local"))
+    try:
+        hits = await resolver.search("local:miles", 5)
+        assert sorted(t.title for t in hits) == ["Blue in Green", "So What"]
+        assert [t.title for t in await resolver.search("Miles Davis - So What", 1)] == ["So What"]
+        assert await resolver.search("  ", 5) == []
+        assert await resolver.search("coltrane", 5) == []
+    finally:
+        await resolver.close()
+    without = Resolver(SourceOptions())
+    try:
+        with pytest.raises(SourceError, match="LIBRARY_DIR"):
+            await without.search("local:miles", 5)
+    finally:
+        await without.close()
+
+
 async def test_library_refuses_paths_outside_the_folder(music: Path) -> None:
     library = Library(music)
     with pytest.raises(SourceError, match="no longer in the music folder"):

@@ -14,7 +14,6 @@ from zilean.bot import embeds
 from zilean.bot.checks import Refused, decision_for, in_guild, listener_ids, requires
 from zilean.bot.cogs.base import CogBase, Ctx
 from zilean.bot.errors import NONE, send
-from zilean.bot.search import search_top
 from zilean.bot.views import SearchPicker
 from zilean.core.errors import ZileanError
 from zilean.core.permissions import Action, vote_passes, votes_needed
@@ -104,7 +103,7 @@ class Playback(CogBase):
     async def search(self, ctx: Ctx, *, query: str) -> None:
         """Search and pick one of the top results."""
         await ctx.defer()
-        tracks = await search_top(self.bot.resolver, query, SEARCH_RESULTS)
+        tracks = await self.bot.resolver.search(query, SEARCH_RESULTS)
         if not tracks:
             raise ZileanError(f"Nothing found for “{discord.utils.escape_markdown(query[:100])}”.")
 

@@ -97,6 +97,22 @@ class Resolver:
             log.exception("resolving %r failed", query)
             return LoadFailed("Something went wrong while loading that.")
 
+    async def search(self, query: str, limit: int) -> list[Track]:
+        """Up to `limit` tracks for search text, best first (`local:` words search the library).
+
+        For a choice of results (the `search` command); raises SourceError when it cannot search.
+        """
+        text = _clean(query)
+        if not text:
+            return []
+        if text.lower().startswith("local:"):
+            return await self._need_library().search(text[len("local:") :].strip(), limit=limit)
+        provider = self.options.search_provider
+        if provider == "local":
+            return await self._need_library().search(text, limit=limit)
+        info = await self._ytdlp.extract(f"{provider}{limit}:{text}", flat=True, limit=limit)
+        return [track_from_entry(entry) for entry in info.get("entries", []) if entry.get("url")][:limit]
+
     async def resolve_file(self, url: str, filename: str | None = None) -> LoadResult:
         """An uploaded file (e.g. a Discord attachment URL): audio by content, or a refusal naming it."""
         try:
@@ -191,14 +207,8 @@ class Resolver:
         return TrackLoaded(track_from_entry(info))
 
     async def _search(self, text: str) -> LoadResult:
-        provider = self.options.search_provider
-        if provider == "local":
-            return await self._local(text)
-        info = await self._ytdlp.extract(f"{provider}1:{text}", flat=True, limit=1)
-        entries = [entry for entry in info.get("entries", []) if entry.get("url")]
-        if not entries:
-            return NoMatches(text)
-        return TrackLoaded(track_from_entry(entries[0]))
+        hits = await self.search(text, 1)
+        return TrackLoaded(hits[0]) if hits else NoMatches(text)
 
     async def _local(self, words: str) -> LoadResult:
         hits = await self._need_library().search(words, limit=1)
