@@ -78,8 +78,8 @@ class SharedClock:
     def _ask_for_realtime(self) -> None:
         """Switch this thread to SCHED_FIFO, if allowed. Only this thread: Linux schedules threads
         one by one, and RESET_ON_FORK keeps what it starts (a pool thread, through it ffmpeg) normal."""
-        if self.realtime_priority <= 0 or not hasattr(os, "sched_setscheduler"):
-            return
+        if self.realtime_priority <= 0 or not hasattr(os, "SCHED_RESET_ON_FORK"):
+            return  # never without reset-on-fork (Linux only): ffmpeg would inherit the priority
         policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
         try:
             os.sched_setscheduler(0, policy, os.sched_param(self.realtime_priority))
