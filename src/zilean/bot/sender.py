@@ -41,11 +41,6 @@ MAX_LAG_S = 0.2
 # 0.5 ms or 0.2 ms, gap p99 34-35 ms at 0.5 ms and 27 ms at 0.2 ms. Uncontended, it costs nothing.
 GIL_SWITCH_INTERVAL_S = 0.0002
 PAUSE_SILENCE_FRAMES = 5  # what discord.py sends when a player pauses, so decoders fade out cleanly
-# The sender thread can ask Linux for real-time scheduling (SCHED_FIFO, setting
-# AUDIO_REALTIME_PRIORITY), as audio servers do: whenever ffmpeg, the event loop or another process
-# had the CPU, packets of a tick went out late (BENCHMARKS.md, 100 streams at normal priority vs
-# real-time). Allowed for root, with CAP_SYS_NICE, or with RLIMIT_RTPRIO (systemd: LimitRTPRIO=);
-# otherwise the thread stays at normal priority.
 # A real-time thread that is behind still leaves the CPU to others this long after each tick.
 BEHIND_REST_S = 0.001
 
@@ -76,8 +71,14 @@ class SharedClock:
         return len(self._players)
 
     def _ask_for_realtime(self) -> None:
-        """Switch this thread to SCHED_FIFO, if allowed. Only this thread: Linux schedules threads
-        one by one, and RESET_ON_FORK keeps what it starts (a pool thread, through it ffmpeg) normal."""
+        """Switch this thread to real-time scheduling (SCHED_FIFO), as audio servers do, if allowed.
+
+        At normal priority, whenever ffmpeg, the event loop or another process had the CPU, packets
+        of a tick went out late (BENCHMARKS.md: 100 streams, normal priority vs real-time). Linux
+        allows it for root, with CAP_SYS_NICE, or with RLIMIT_RTPRIO (systemd: LimitRTPRIO=).
+        Only this thread is raised: Linux schedules threads one by one, and RESET_ON_FORK keeps
+        what it starts (a pool thread, through it ffmpeg) at normal priority.
+        """
         if self.realtime_priority <= 0 or not hasattr(os, "SCHED_RESET_ON_FORK"):
             return  # never without reset-on-fork (Linux only): ffmpeg would inherit the priority
         policy = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
