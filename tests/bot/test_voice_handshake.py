@@ -8,6 +8,7 @@ import threading
 import pytest
 from discord.voice_state import ConnectionFlowState, VoiceConnectionState
 
+from cancellation import cancel_is_honoured
 from zilean.bot.voice_handshake import ReliableVoiceConnectionState
 
 
@@ -54,10 +55,4 @@ async def test_cancelling_the_wait_as_the_state_arrives_still_cancels() -> None:
     await asyncio.sleep(0)
     state.state = ConnectionFlowState.connected
     await asyncio.sleep(0)  # anything the wait scheduled has run
-    accepted = waiter.cancel()
-    try:
-        await waiter
-        honoured = False
-    except asyncio.CancelledError:
-        honoured = True
-    assert honoured == accepted
+    assert await cancel_is_honoured(waiter)

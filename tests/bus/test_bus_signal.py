@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from cancellation import cancel_is_honoured
 from zilean.db.bus_signal import Wakeup
 
 
@@ -23,10 +24,4 @@ async def test_a_cancel_that_lands_as_the_ticket_is_set_still_cancels() -> None:
     await asyncio.sleep(0)
     wakeup.notify("c")
     await asyncio.sleep(0)  # anything the wait scheduled has run
-    accepted = waiter.cancel()
-    try:
-        await waiter
-        honoured = False
-    except asyncio.CancelledError:
-        honoured = True
-    assert honoured == accepted
+    assert await cancel_is_honoured(waiter)
