@@ -21,7 +21,7 @@ import time
 from bus_latency import pct, scratch_databases
 from zilean.db import open_database
 from zilean.db.bus import Bus
-from zilean.db.bus_follow import Subscription
+from zilean.db.bus.follow import Subscription
 
 GUILD = 1_180_000_000_000_000_001
 

@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from zilean.db import Database, open_database, schema, upgrade
 from zilean.db.bus import Bus, BusOptions
-from zilean.db.bus_records import Command, Outcome
+from zilean.db.bus.records import Command, Outcome
 
 GUILD = 1_180_000_000_000_000_001
 MODES = {

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from zilean.db import open_database
 from zilean.db.bus import Bus, BusOptions
-from zilean.db.bus_records import Command, Outcome
-from zilean.db.bus_worker import WorkerTiming
+from zilean.db.bus.records import Command, Outcome
+from zilean.db.bus.worker import WorkerTiming
 
 FAST = WorkerTiming(
     heartbeat_s=0.2,

@@ -16,8 +16,8 @@ from zilean.cli.send import ACTION_NAMES
 from zilean.core.track import Track
 from zilean.db import PlayerState
 from zilean.db.bus import Bus
-from zilean.db.bus_actions import ACTIONS, ActionError, parse_time_ms, payload_from_args
-from zilean.db.bus_records import Command, Outcome
+from zilean.db.bus.actions import ACTIONS, ActionError, parse_time_ms, payload_from_args
+from zilean.db.bus.records import Command, Outcome
 from zilean.db.connector import utcnow
 
 GUILD = 1_180_000_000_000_000_001

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from zilean.core.errors import ZileanError
 from zilean.db import schema
 from zilean.db.bus import Bus
-from zilean.db.bus_records import BOT_OFFLINE, BOT_RESTARTED, HANDLER_CRASHED, Command, Outcome, shard_of
+from zilean.db.bus.records import BOT_OFFLINE, BOT_RESTARTED, HANDLER_CRASHED, Command, Outcome, shard_of
 from zilean.db.connector import utcnow
 
 GUILD = 1_180_000_000_000_000_001

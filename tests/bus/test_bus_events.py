@@ -12,9 +12,9 @@ from sqlalchemy import update
 from zilean.core.track import Track
 from zilean.db import PlayerState, schema
 from zilean.db.bus import Bus
-from zilean.db.bus_events import anchor_payload, position_from_anchor
-from zilean.db.bus_follow import Lagged
-from zilean.db.bus_records import Event
+from zilean.db.bus.events import anchor_payload, position_from_anchor
+from zilean.db.bus.follow import Lagged
+from zilean.db.bus.records import Event
 from zilean.db.connector import utcnow
 
 GUILD = 1_180_000_000_000_000_001
@@ -63,7 +63,7 @@ async def test_concurrent_publishers_never_make_a_follower_skip_an_event(bus: Bu
 
 
 async def test_a_subscriber_that_falls_behind_is_told_and_does_not_block_others(bus: Bus) -> None:
-    from zilean.db.bus_follow import EventFollower
+    from zilean.db.bus.follow import EventFollower
 
     follower = EventFollower(bus.events, bus.wakeup, bus.poll_s, queue_size=3)
     await follower.start()

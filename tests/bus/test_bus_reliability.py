@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 
 from zilean.db import schema
 from zilean.db.bus import Bus
-from zilean.db.bus_listener import asyncpg_dsn
-from zilean.db.bus_records import BOT_RESTARTED, TRANSIENT_ERRORS
+from zilean.db.bus.listener import asyncpg_dsn
+from zilean.db.bus.records import BOT_RESTARTED, TRANSIENT_ERRORS
 from zilean.db.connector import utcnow
 
 GUILD = 1_180_000_000_000_000_001

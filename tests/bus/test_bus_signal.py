@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from cancellation import cancel_is_honoured
-from zilean.db.bus_signal import Wakeup
+from zilean.db.bus.signal import Wakeup
 
 
 async def test_a_notify_wakes_a_ticket_taken_before_it() -> None:

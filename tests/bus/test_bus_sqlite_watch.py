@@ -11,8 +11,8 @@ import pytest
 from bus_helpers import Recorder, fast_options, open_bus
 
 from zilean.db.bus import Bus
-from zilean.db.bus_signal import Wakeup
-from zilean.db.bus_sqlite_watch import SqliteChangeWatch
+from zilean.db.bus.signal import Wakeup
+from zilean.db.bus.sqlite_watch import SqliteChangeWatch
 from zilean.db.engine import sqlite_file
 
 GUILD = 1_180_000_000_000_000_001

@@ -17,8 +17,8 @@ import sys
 
 from zilean.db import open_database
 from zilean.db.bus import Bus, BusOptions
-from zilean.db.bus_records import Command, Outcome
-from zilean.db.bus_worker import WorkerTiming
+from zilean.db.bus.records import Command, Outcome
+from zilean.db.bus.worker import WorkerTiming
 
 
 async def main() -> None:

@@ -24,12 +24,12 @@ from discord.ext.commands.view import StringView
 from zilean.bot.errors import GENERIC, user_message
 from zilean.core.effects import resolve
 from zilean.core.errors import ZileanError
-from zilean.db.bus_records import Command, Outcome
+from zilean.db.bus.records import Command, Outcome
 
 if TYPE_CHECKING:
     from zilean.bot.client import ZileanBot
     from zilean.db.bus import Bus
-    from zilean.db.bus_worker import BotWorker
+    from zilean.db.bus.worker import BotWorker
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from zilean.bot.store import Store
 from zilean.config import DISCORD_API_BASE, DISCORD_GATEWAY_URL, Settings
 from zilean.core.sources import Resolver
 from zilean.db.bus import Bus
-from zilean.db.bus_worker import BotWorker
+from zilean.db.bus.worker import BotWorker
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from zilean.core.permissions import GuildPolicy, PermissionRule
 from zilean.core.queue import LoopMode
 from zilean.core.track import Track
 from zilean.db import records
-from zilean.db.bus_events import EventLog
+from zilean.db.bus.events import EventLog
 from zilean.db.connector import Connector
 from zilean.db.records import GuildSettings, HistoryEntry
 from zilean.db.records import PermissionRule as StoredRule

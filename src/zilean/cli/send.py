@@ -13,7 +13,7 @@ EXIT_DONE = 0
 EXIT_NOT_DONE = 2
 
 
-# The names of zilean.db.bus_actions.ACTIONS (a test keeps them equal), listed without importing it.
+# The names of zilean.db.bus.actions.ACTIONS (a test keeps them equal), listed without importing it.
 ACTION_NAMES = (
     "play pause resume skip previous stop seek volume effects loop shuffle clear remove move join leave "
     "settings permission"
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _send(args: argparse.Namespace, settings: Settings | None) -> int:
-    from zilean.db.bus_actions import payload_from_args
+    from zilean.db.bus.actions import payload_from_args
 
     assert settings is not None
     payload = payload_from_args(args.action, args.args)

@@ -30,7 +30,7 @@ def _status(args: argparse.Namespace, settings: Settings | None) -> int:
 async def _collect(settings: Settings, guild_id: int, limit: int) -> dict[str, Any]:
     from zilean.db import open_database
     from zilean.db.bus import Bus
-    from zilean.db.bus_events import anchor_payload
+    from zilean.db.bus.events import anchor_payload
     from zilean.db.connector import utcnow
 
     db = await open_database(settings.database_url, auto_migrate=settings.auto_migrate)

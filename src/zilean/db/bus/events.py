@@ -17,8 +17,8 @@ from sqlalchemy import BigInteger, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zilean.db import schema
-from zilean.db.bus_records import Event, event_from
-from zilean.db.bus_signal import EVENTS, Wakeup
+from zilean.db.bus.records import Event, event_from
+from zilean.db.bus.signal import EVENTS, Wakeup
 from zilean.db.connector import Connector, utcnow
 from zilean.db.records import PlayerState
 

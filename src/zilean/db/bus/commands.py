@@ -22,9 +22,9 @@ from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zilean.db import schema
-from zilean.db.bus_heartbeats import Heartbeats
-from zilean.db.bus_listener import outcome_key
-from zilean.db.bus_records import (
+from zilean.db.bus.heartbeats import Heartbeats
+from zilean.db.bus.listener import outcome_key
+from zilean.db.bus.records import (
     BOT_OFFLINE,
     BOT_RESTARTED,
     FINAL_STATUSES,
@@ -32,7 +32,7 @@ from zilean.db.bus_records import (
     Outcome,
     command_from,
 )
-from zilean.db.bus_signal import COMMANDS, OUTCOMES, Wakeup
+from zilean.db.bus.signal import COMMANDS, OUTCOMES, Wakeup
 from zilean.db.connector import Connector, utcnow
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import URL
 
-from zilean.db.bus_signal import CHANNELS, OUTCOMES, Wakeup
+from zilean.db.bus.signal import CHANNELS, OUTCOMES, Wakeup
 from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

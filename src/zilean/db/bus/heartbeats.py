@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 
 from zilean.db import schema
-from zilean.db.bus_records import BotProcess, process_from
+from zilean.db.bus.records import BotProcess, process_from
 from zilean.db.connector import Connector, utcnow
 
 

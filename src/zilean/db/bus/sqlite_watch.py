@@ -21,7 +21,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from zilean.db.bus_signal import Wakeup
+from zilean.db.bus.signal import Wakeup
 from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

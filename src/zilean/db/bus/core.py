@@ -1,20 +1,5 @@
-"""The bus between bot and dashboard, through the database. Build one per process and pass it down.
+"""The Bus: one per process, holding the command queue, event log, heartbeats and wake-ups."""
 
-    bus = Bus(db)                       # db: an open zilean.db.Database
-    await bus.start()                   # PostgreSQL: opens the LISTEN connection
-    # web / CLI: queue a command and wait for what the bot made of it
-    command = await bus.send(guild_id, "pause", {}, user_id=42, timeout_s=10)
-    # bot: run the commands of my shards through my own command code
-    worker = bus.worker(handler, shard_ids=[0], shard_count=1); await worker.start()
-    # web: follow events (one follower per process, fanned out to subscribers)
-    follower = await bus.follower(); sub = follower.subscribe(guild_id)
-    await bus.close()
-
-Bot and web in one process share the Bus, so the in-process signal wakes the other side at once;
-in separate processes PostgreSQL NOTIFY (ids only) wakes them, and on SQLite a watch on
-`PRAGMA data_version` does (bus_sqlite_watch.py); both back that up with a slow safety poll.
-Every consumer re-reads the tables, so a lost wake-up only costs time.
-"""
 
 from __future__ import annotations
 
@@ -26,15 +11,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from zilean.db.bus_commands import CommandQueue
-from zilean.db.bus_events import EventLog
-from zilean.db.bus_follow import EventFollower
-from zilean.db.bus_heartbeats import Heartbeats
-from zilean.db.bus_listener import PgListener
-from zilean.db.bus_records import TRANSIENT_ERRORS, BotProcess, Command, CommandHandler, describe
-from zilean.db.bus_signal import Wakeup
-from zilean.db.bus_sqlite_watch import SqliteChangeWatch
-from zilean.db.bus_worker import BotWorker, ClaimHook, WorkerTiming, prune
+from zilean.db.bus.commands import CommandQueue
+from zilean.db.bus.events import EventLog
+from zilean.db.bus.follow import EventFollower
+from zilean.db.bus.heartbeats import Heartbeats
+from zilean.db.bus.listener import PgListener
+from zilean.db.bus.records import TRANSIENT_ERRORS, BotProcess, Command, CommandHandler, describe
+from zilean.db.bus.signal import Wakeup
+from zilean.db.bus.sqlite_watch import SqliteChangeWatch
+from zilean.db.bus.worker import BotWorker, ClaimHook, WorkerTiming, prune
 from zilean.db.database import Database
 from zilean.db.engine import sqlite_file
 from zilean.db.tasks import cancel_and_wait

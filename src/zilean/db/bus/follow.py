@@ -11,9 +11,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from zilean.db.bus_events import EventLog
-from zilean.db.bus_records import TRANSIENT_ERRORS, Event, describe
-from zilean.db.bus_signal import EVENTS, Wakeup
+from zilean.db.bus.events import EventLog
+from zilean.db.bus.records import TRANSIENT_ERRORS, Event, describe
+from zilean.db.bus.signal import EVENTS, Wakeup
 from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from zilean.core.errors import ZileanError
-from zilean.db.bus_commands import CommandQueue
-from zilean.db.bus_events import EventLog
-from zilean.db.bus_heartbeats import Heartbeats
-from zilean.db.bus_records import (
+from zilean.db.bus.commands import CommandQueue
+from zilean.db.bus.events import EventLog
+from zilean.db.bus.heartbeats import Heartbeats
+from zilean.db.bus.records import (
     HANDLER_CRASHED,
     TRANSIENT_ERRORS,
     Command,
@@ -30,7 +30,7 @@ from zilean.db.bus_records import (
     Outcome,
     describe,
 )
-from zilean.db.bus_signal import COMMANDS, Wakeup
+from zilean.db.bus.signal import COMMANDS, Wakeup
 from zilean.db.connector import utcnow
 from zilean.db.tasks import cancel_and_wait
 
