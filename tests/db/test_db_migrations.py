@@ -44,6 +44,10 @@ def test_schema_covers_the_roadmap() -> None:
         "audit_log",
         "playlists",
         "playlist_tracks",
+        "guilds",
+        "guild_channels",
+        "guild_roles",
+        "guild_members",
     } == EXPECTED_TABLES
 
 

@@ -10,25 +10,33 @@ from zilean.db.errors import DatabaseError, InvalidSettingError
 from zilean.db.migrate import current, downgrade, head_revision, upgrade
 from zilean.db.records import (
     AuditEntry,
+    ChannelInfo,
+    GuildInfo,
     GuildSettings,
     HistoryEntry,
+    MemberInfo,
     PermissionRule,
     PlayerState,
     QueueEntry,
     QueueSummary,
+    RoleInfo,
 )
 
 __all__ = [
     "AuditEntry",
+    "ChannelInfo",
     "Database",
     "DatabaseError",
+    "GuildInfo",
     "GuildSettings",
     "HistoryEntry",
     "InvalidSettingError",
+    "MemberInfo",
     "PermissionRule",
     "PlayerState",
     "QueueEntry",
     "QueueSummary",
+    "RoleInfo",
     "current",
     "downgrade",
     "head_revision",

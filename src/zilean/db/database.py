@@ -11,6 +11,7 @@ from zilean.db.engine import create_engine, display_url, ping
 from zilean.db.migrate import ensure_current
 from zilean.db.ordering import DEFAULT_GAP
 from zilean.db.repos.audit import AuditRepo
+from zilean.db.repos.directory import DirectoryRepo
 from zilean.db.repos.history import HistoryRepo
 from zilean.db.repos.permissions import PermissionsRepo
 from zilean.db.repos.player_state import PlayerStateRepo
@@ -32,6 +33,7 @@ class Database:
         self.history = HistoryRepo(self.connector)
         self.permissions = PermissionsRepo(self.connector)
         self.audit = AuditRepo(self.connector)
+        self.directory = DirectoryRepo(self.connector)
 
     @property
     def backend(self) -> str:

@@ -12,6 +12,7 @@ from zilean.core.track import Track
 LoopMode = Literal["off", "track", "queue"]
 Origin = Literal["discord", "web", "cli"]
 TargetKind = Literal["role", "user"]
+ChannelKind = Literal["voice", "text"]
 
 DEFAULT_VOLUME = 100  # shown percent; the gain applied is volume / 100 × 0.25
 DEFAULT_IDLE_TIMEOUT_S = 300
@@ -116,6 +117,54 @@ class AuditEntry:
     action: str
     detail: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuildInfo:
+    """A guild as the bot sees it (the directory)."""
+
+    guild_id: int
+    name: str
+    icon_url: str | None = None
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """A voice or text channel of a guild."""
+
+    guild_id: int
+    channel_id: int
+    kind: ChannelKind
+    name: str
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    """A role of a guild; `permissions` is Discord's permission bit field."""
+
+    guild_id: int
+    role_id: int
+    name: str
+    position: int = 0
+    color: int = 0
+    permissions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """A member of a guild as the bot's live view has it; `voice_channel_id` None: not in voice."""
+
+    guild_id: int
+    user_id: int
+    name: str
+    display_name: str
+    avatar_url: str | None = None
+    role_ids: tuple[int, ...] = ()
+    is_owner: bool = False
+    is_admin: bool = False
+    voice_channel_id: int | None = None
 
 
 def track_values(track: Track, prefix: str = "") -> dict[str, Any]:

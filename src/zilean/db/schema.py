@@ -42,6 +42,7 @@ LOOP_MODES = ("off", "track", "queue")
 COMMAND_STATUSES = ("pending", "claimed", "done", "refused", "failed", "expired")
 AUDIT_ORIGINS = ("discord", "web", "cli")
 PERMISSION_TARGETS = ("role", "user")
+CHANNEL_KINDS = ("voice", "text")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -243,4 +244,55 @@ playlist_tracks = Table(
     *_track_columns(),
     Column("added_at", Timestamp, nullable=False),
     UniqueConstraint("playlist_id", "position"),
+)
+
+# The directory: what the bot's live view of each guild holds, published for the web (which may not
+# ask Discord itself). Rewritten whole when the bot (re)joins a guild, kept current from gateway events.
+guilds = Table(
+    "guilds",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("icon_url", Text),
+    Column("owner_id", BigInteger),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+guild_channels = Table(
+    "guild_channels",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("channel_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(5), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    _one_of("kind", CHANNEL_KINDS, "kind_known"),
+)
+
+guild_roles = Table(
+    "guild_roles",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("role_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    Column("color", Integer, nullable=False, server_default=text("0")),
+    Column("permissions", BigInteger, nullable=False, server_default=text("0")),  # Discord's bit field
+)
+
+guild_members = Table(
+    "guild_members",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("avatar_url", Text),
+    Column("role_ids", Json, nullable=False, server_default=text("'[]'")),
+    Column("is_owner", Boolean, nullable=False, server_default=text("false")),
+    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("voice_channel_id", BigInteger),
+    Column("updated_at", Timestamp, nullable=False),
+    Index(None, "user_id"),  # guilds_of(user): the web's server list
+    Index(None, "guild_id", "voice_channel_id"),  # who is in a voice channel
 )

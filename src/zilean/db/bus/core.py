@@ -1,6 +1,5 @@
 """The Bus: one per process, holding the command queue, event log, heartbeats and wake-ups."""
 
-
 from __future__ import annotations
 
 import asyncio
