@@ -126,7 +126,7 @@ async def test_voice_moves(database: Database) -> None:
     directory = database.directory
     await publish(database)
     assert await directory.set_voice_channel(GUILD, 13, VOICE) is True
-    assert [x.user_id for x in await directory.voice_members(GUILD, VOICE)] == [12, 13, 11]  # bea, Carl, Owner
+    assert [x.user_id for x in await directory.voice_members(GUILD, VOICE)] == [12, 13, 11]
     assert await directory.voice_members(GUILD, LOBBY) == []
     assert await directory.set_voice_channel(GUILD, 13, None) is True
     member_13 = await directory.member(GUILD, 13)
