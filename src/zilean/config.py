@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=1, le=65535)
     web_base_url: str = "http://127.0.0.1:8000"
+    # Dashboard sessions: idle and absolute lifetime (OWASP ASVS 7.3).
+    session_idle_days: float = Field(default=7, gt=0, le=365)
+    session_absolute_days: float = Field(default=30, gt=0, le=365)
+    # Rate limits, per minute: plays and actions per user, actions and logins per client address.
+    rate_limit_plays_per_min: int = Field(default=10, ge=1)
+    rate_limit_actions_per_min: int = Field(default=60, ge=1)
+    rate_limit_ip_actions_per_min: int = Field(default=240, ge=1)
+    rate_limit_logins_per_min: int = Field(default=10, ge=1)
+    # Where the counters live: memory:// (one process) or redis://host:port (several web processes).
+    rate_limit_storage_url: str = "memory://"
+    # Proxies whose X-Forwarded-For / -Proto uvicorn believes (nginx on the same host).
+    web_forwarded_allow_ips: str = "127.0.0.1"
+    # How long a dashboard action waits for the bot's answer.
+    web_command_timeout_s: float = Field(default=15, gt=0, le=120)
 
     log_dir: Path = Path("logs")
     log_level: str = "INFO"

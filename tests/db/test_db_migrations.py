@@ -48,6 +48,7 @@ def test_schema_covers_the_roadmap() -> None:
         "guild_channels",
         "guild_roles",
         "guild_members",
+        "web_login_states",
     } == EXPECTED_TABLES
 
 

@@ -191,3 +191,32 @@ def track_from(row: Mapping[str, Any], prefix: str = "") -> Track:
         artist=row[f"{prefix}artist"],
         requester_id=row[f"{prefix}requester_id"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A dashboard login, found by the hash of its cookie; tokens stay encrypted here."""
+
+    id_hash: str
+    user_id: int
+    username: str
+    avatar: str | None
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime | None = None
+    access_token_enc: str | None = None
+    refresh_token_enc: str | None = None
+    token_expires_at: datetime | None = None
+    discord_guilds: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginState:
+    """An OAuth2 login in flight: the browser it belongs to, its PKCE verifier (encrypted), where to go."""
+
+    state_hash: str
+    browser_hash: str
+    verifier_enc: str
+    next_path: str | None
+    expires_at: datetime

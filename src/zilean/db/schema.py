@@ -146,8 +146,28 @@ web_sessions = Table(
     ),
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    # The sooner of last use + idle lifetime and created_at + absolute lifetime; slid forward on use.
     Column("expires_at", Timestamp, nullable=False, index=True),
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
+    Column("last_seen_at", Timestamp),
+    # This login's Discord tokens, encrypted by the web layer (logout revokes exactly these).
+    Column("access_token_enc", Text),
+    Column("refresh_token_enc", Text),
+    Column("token_expires_at", Timestamp),
+    # The login-time /users/@me/guilds answer: only for "add the bot" links, never for access.
+    Column("discord_guilds", Json, nullable=False, server_default=text("'[]'")),
+)
+
+# OAuth2 logins in flight: one row per /login, deleted when its callback arrives (one use, 10 minutes).
+web_login_states = Table(
+    "web_login_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),  # sha256 of the `state` sent to Discord
+    Column("browser_hash", String(64), nullable=False),  # sha256 of the login cookie it is bound to
+    Column("verifier_enc", Text, nullable=False),  # the PKCE code verifier, encrypted
+    Column("next_path", String(200)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False, index=True),
 )
 
 # Roadmap 3.2 per role and per user. NULL = not set (inherit), true = allowed, false = denied.

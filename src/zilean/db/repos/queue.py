@@ -50,6 +50,16 @@ class QueueRepo:
         entries = await self.page(guild_id, index, 1)
         return entries[0] if entries else None
 
+    async def index_of(self, guild_id: int, entry_id: int) -> int | None:
+        """The index of the entry with this id, or None when it is not in this guild's queue."""
+        find = select(q.c.position).where(q.c.guild_id == guild_id, q.c.id == entry_id)
+        async with self._db.read() as conn:
+            position = (await conn.execute(find)).scalar()
+            if position is None:
+                return None
+            before = select(func.count()).where(q.c.guild_id == guild_id, q.c.position < position)
+            return int((await conn.execute(before)).scalar_one())
+
     async def summary(self, guild_id: int) -> QueueSummary:
         """How many entries, their total known duration and how many have none."""
         stmt = select(

@@ -1,0 +1,1 @@
+"""The dashboard's routers: auth (login/logout), api (JSON), live (SSE), docs (OpenAPI UI)."""
