@@ -24,6 +24,7 @@ from zilean.web.context import STATIC_DIR, WebContext
 from zilean.web.csrf import csrf_guard
 from zilean.web.errors import install_error_handlers
 from zilean.web.middleware import SecurityHeaders
+from zilean.web.pages.routes import page_router
 from zilean.web.routes import api, docs
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(api.router)
     app.include_router(docs.router)
+    app.include_router(page_router())
     # (further routers are included here: auth, live events, and the HTML pages)
     install_error_handlers(app)
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from zilean.config import Settings
 from zilean.db import Database
 from zilean.db.bus import Bus
 from zilean.web.crypto import TokenCipher
+from zilean.web.pages.render import environment as page_environment
 from zilean.web.ratelimit import Limits, RateLimiter
 from zilean.web.services import Services
 from zilean.web.sessions import SessionManager
@@ -38,6 +40,8 @@ class WebContext:
     limiter: RateLimiter
     services: Services
     templates: Jinja2Templates
+    # Called at shutdown, last added first (parts built on first use, e.g. the pages' search resolver)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, db: Database, bus: Bus) -> WebContext:
@@ -63,7 +67,8 @@ class WebContext:
             ),
             settings.rate_limit_storage_url,
         )
-        templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[template_globals])
+        # One Jinja2 environment for pages and error pages (its filters and static_url: web/pages/render.py)
+        templates = Jinja2Templates(env=page_environment(), context_processors=[template_globals])
         return cls(
             settings=settings,
             db=db,
@@ -79,7 +84,10 @@ class WebContext:
         )
 
     async def aclose(self) -> None:
-        """Release what the context opened (the limiter's store connection)."""
+        """Release what the context opened (the limiter's store connection, the pages' resolver)."""
+        for close in reversed(self.closers):
+            await close()
+        self.closers.clear()
 
     @property
     def redirect_uri(self) -> str:
