@@ -21,7 +21,7 @@ def offline_product(tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_", "LIBRARY_"))}
     env["LOG_DIR"] = str(tmp_path / "logs")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zilean", "sandbox", "--port", "0"],
+        [sys.executable, "-m", "zilean", "sandbox", "--port", "0", "--web-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -11,7 +11,7 @@ import httpx
 from zilean.sandbox import Sandbox
 from zilean.sandbox.oauth import s256
 
-REDIRECT = "http://127.0.0.1:8000/auth/callback"
+REDIRECT = "http://127.0.0.1:8000/callback"
 
 
 def authorize_params(sandbox: Sandbox, verifier: str, **extra: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from zilean.core.errors import ZileanError
 COMMAND_MODULES = [
     "zilean.cli.run",
     "zilean.cli.bot",
+    "zilean.cli.web",
     "zilean.cli.basic",
     "zilean.cli.db",
     "zilean.cli.render",

@@ -34,11 +34,37 @@ def _run(args: argparse.Namespace, settings: Settings | None) -> int:
     if settings.discord_token is None:
         from zilean.cli.sandbox import default_args, serve
 
-        print("No DISCORD_TOKEN is configured: starting the offline sandbox with the bot connected to it.")
-        print("(Put a bot token in .env to run against Discord instead; see README.)")
-        return serve(default_args(args.debug), settings)
-    from zilean.bot.runner import run_bot
-
-    # The dashboard joins this process once it exists; until then `run` is the bot.
-    asyncio.run(run_bot(settings))
+        print("No DISCORD_TOKEN is configured: running offline, with a built-in stand-in for Discord.")
+        sandbox_args = default_args(args.debug)
+        sandbox_args.quiet = True  # one address to open: the dashboard
+        return serve(sandbox_args, settings)
+    asyncio.run(run_bot_and_dashboard(settings))
     return 0
+
+
+async def run_bot_and_dashboard(settings: Settings) -> None:
+    """The bot and the dashboard on one Database and Bus, until SIGINT/SIGTERM."""
+    import contextlib
+    import signal
+
+    from zilean.bot.runner import built_bot
+    from zilean.cli.embedded import DashboardPlan, with_dashboard
+
+    if settings.discord_token is None:
+        raise ConfigError("DISCORD_TOKEN is not set; put the bot's token in .env (see README)")
+    token = settings.discord_token.get_secret_value()
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, main.cancel)
+
+    def ready(base_url: str) -> None:
+        print(f"Dashboard: open {base_url}", flush=True)
+
+    async with built_bot(settings) as bot:
+        with contextlib.suppress(asyncio.CancelledError):
+            await with_dashboard(
+                bot, settings, token, DashboardPlan(settings.web_host, settings.web_port, ready)
+            )

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     cmd.add_argument("--env-file", type=Path, help="also write the bot's environment variables to this file")
     cmd.add_argument("--no-bot", action="store_true", help="run only the emulator, without the bot")
+    cmd.add_argument("--no-web", action="store_true", help="run the bot without the dashboard")
+    cmd.add_argument("--web-port", type=int, help="the dashboard's port (default WEB_PORT; 0: any free port)")
     cmd.set_defaults(func=_sandbox)
 
 
@@ -44,6 +46,7 @@ def default_args(debug: bool = False) -> argparse.Namespace:
     register(parser.add_subparsers())
     args = parser.parse_args(["sandbox"])
     args.debug = debug
+    args.quiet = False
     return args
 
 
@@ -69,7 +72,7 @@ def build(args: argparse.Namespace, settings: Settings) -> object:
     world = load_world(args.world) if args.world else build_world()
     redirects = [
         *args.redirect_uri,
-        f"{settings.web_base_url.rstrip('/')}/auth/callback",
+        f"{settings.web_base_url.rstrip('/')}/callback",
         *DEFAULT_REDIRECT_URIS,
     ]
     config = SandboxConfig(
@@ -103,24 +106,32 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
     env = sandbox.bot_env()
     if args.env_file:
         args.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
-    world = sandbox.world
-    print(f"Zilean sandbox running at {sandbox.base_url}")
-    print(f"  web page:     {sandbox.base_url}/sandbox")
-    print(f"  control API:  {sandbox.base_url}/_sandbox/state   (see docs/sandbox.md)")
-    print(f"  OAuth2:       {sandbox.base_url}/oauth2/authorize  client id {world.application_id}")
-    print(f"  voice:        {'on, ' + sandbox.voice.endpoint if sandbox.voice else 'off'}")
-    print("Environment for a bot (and dashboard) using this sandbox:")
-    for key, value in env.items():
-        print(f"  {key}={value}")
-    if args.env_file:
-        print(f"(also written to {args.env_file})")
+    quiet = getattr(args, "quiet", False)
+    if not quiet:
+        _describe(sandbox, env, args)
     bot_task = None
     if not args.no_bot:
-        from zilean.cli.sandbox_bot import run_bot_against
+        from zilean.cli.sandbox_bot import DashboardPlan, run_bot_against
 
-        bot_task = asyncio.create_task(run_bot_against(env, settings))
+        plan = None
+        if not args.no_web:
+            port = settings.web_port if args.web_port is None else args.web_port
+
+            def dashboard_ready(base_url: str) -> None:
+                sandbox.config.redirect_uris.append(f"{base_url}/callback")
+                sandbox.config.dashboard_url = base_url
+                if quiet:
+                    print(f"Open {base_url} and log in (the sandbox stands in for Discord).", flush=True)
+                else:
+                    print(f"  dashboard:    {base_url}", flush=True)
+
+            plan = DashboardPlan(settings.web_host, port, dashboard_ready)
+        bot_task = asyncio.create_task(run_bot_against(env, settings, plan))
         bot_task.add_done_callback(lambda _: stop.set())  # the bot failing ends the run, loudly
-        print(f"The bot is connecting: open {sandbox.base_url}/sandbox, join Music, type =play tuning fork")
+        if not quiet:
+            print(
+                f"The bot is connecting: open {sandbox.base_url}/sandbox, join Music, type =play tuning fork"
+            )
     failure: BaseException | None = None
     try:
         await stop.wait()
@@ -138,3 +149,21 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
         if isinstance(failure, ZileanError):
             raise ZileanError(f"the bot stopped: {failure.message}")
         raise ZileanError(f"the bot stopped: {failure!r} (traceback in the log)")
+
+
+def _describe(sandbox: object, env: dict[str, str], args: argparse.Namespace) -> None:
+    """What `zilean sandbox` prints: its addresses and the environment a bot needs."""
+    from zilean.sandbox import Sandbox
+
+    assert isinstance(sandbox, Sandbox)
+    world = sandbox.world
+    print(f"Zilean sandbox running at {sandbox.base_url}")
+    print(f"  web page:     {sandbox.base_url}/sandbox")
+    print(f"  control API:  {sandbox.base_url}/_sandbox/state   (see docs/sandbox.md)")
+    print(f"  OAuth2:       {sandbox.base_url}/oauth2/authorize  client id {world.application_id}")
+    print(f"  voice:        {'on, ' + sandbox.voice.endpoint if sandbox.voice else 'off'}")
+    print("Environment for a bot (and dashboard) using this sandbox:")
+    for key, value in env.items():
+        print(f"  {key}={value}")
+    if args.env_file:
+        print(f"(also written to {args.env_file})")

@@ -1,4 +1,4 @@
-"""The bot, in this process, connected to a running sandbox: what `zilean run` does without a token."""
+"""The bot and the dashboard, in this process, against a running sandbox: `zilean run` without a token."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from zilean.cli.demo_library import ensure_demo_library
+from zilean.cli.embedded import DashboardPlan, with_dashboard
 from zilean.config import Settings
 from zilean.core.errors import ZileanError
 
@@ -33,8 +34,10 @@ def sandbox_settings(settings: Settings, env: dict[str, str]) -> Settings:
     return settings.model_copy(update=update)
 
 
-async def run_bot_against(env: dict[str, str], settings: Settings) -> None:
-    """Run the bot against the sandbox until cancelled; it trusts the sandbox's voice certificate."""
+async def run_bot_against(
+    env: dict[str, str], settings: Settings, dashboard: DashboardPlan | None = None
+) -> None:
+    """Run the bot (and the dashboard on its database and bus) against the sandbox until cancelled."""
     from zilean.bot.runner import built_bot  # heavy (discord.py); only when the bot runs
 
     bot_settings = sandbox_settings(settings, env)
@@ -43,7 +46,10 @@ async def run_bot_against(env: dict[str, str], settings: Settings) -> None:
         connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=env["SSL_CERT_FILE"]))
     try:
         async with built_bot(bot_settings, connector=connector, guild_ready_timeout=0.5) as bot:
-            await bot.start(env["DISCORD_TOKEN"], reconnect=True)
+            if dashboard is None:
+                await bot.start(env["DISCORD_TOKEN"], reconnect=True)
+                return
+            await with_dashboard(bot, bot_settings, env["DISCORD_TOKEN"], dashboard)
     except ZileanError:
         raise  # a user-facing reason: the CLI prints it as one line
     except Exception:

@@ -79,6 +79,7 @@ class ControlApi:
                 "bot": payloads.user(world.bot),
                 "users": [payloads.user(u) for u in world.users.values()],
                 "guilds": guilds,
+                "dashboard_url": self.sb.config.dashboard_url,
                 "gateway": {
                     "url": self.sb.gateway_url,
                     "connected": self.sb.gateway.connected,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8000/auth/callback", "http://localhost:8000/auth/callback")
+DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8000/callback", "http://localhost:8000/callback")
 
 
 def bot_token_for(world: World) -> str:
@@ -47,6 +47,7 @@ class SandboxConfig:
     rate_limit: int | None = None  # requests per bucket per window; None = off
     client_secret: str = "sandbox-client-secret"
     redirect_uris: list[str] = field(default_factory=lambda: list(DEFAULT_REDIRECT_URIS))
+    dashboard_url: str | None = None  # the sandbox page links to the dashboard when it runs beside it
 
 
 class Sandbox:

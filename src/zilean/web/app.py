@@ -25,7 +25,7 @@ from zilean.web.csrf import csrf_guard
 from zilean.web.errors import install_error_handlers
 from zilean.web.middleware import SecurityHeaders
 from zilean.web.pages.routes import page_router
-from zilean.web.routes import api, docs
+from zilean.web.routes import api, auth, docs, events
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,11 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
     app.state.web = context
     app.add_middleware(SecurityHeaders, https=context.https)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.include_router(auth.router)
     app.include_router(api.router)
+    app.include_router(events.router)
     app.include_router(docs.router)
     app.include_router(page_router())
-    # (further routers are included here: auth, live events, and the HTML pages)
     install_error_handlers(app)
     return app
 

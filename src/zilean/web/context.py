@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi.templating import Jinja2Templates
 from starlette.requests import HTTPConnection
 
@@ -15,6 +16,8 @@ from zilean.config import Settings
 from zilean.db import Database
 from zilean.db.bus import Bus
 from zilean.web.crypto import TokenCipher
+from zilean.web.live import LiveStreams
+from zilean.web.oauth import DiscordOAuth
 from zilean.web.pages.render import environment as page_environment
 from zilean.web.ratelimit import Limits, RateLimiter
 from zilean.web.services import Services
@@ -40,6 +43,8 @@ class WebContext:
     limiter: RateLimiter
     services: Services
     templates: Jinja2Templates
+    oauth: DiscordOAuth
+    streams: LiveStreams
     # Called at shutdown, last added first (parts built on first use, e.g. the pages' search resolver)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -69,6 +74,8 @@ class WebContext:
         )
         # One Jinja2 environment for pages and error pages (its filters and static_url: web/pages/render.py)
         templates = Jinja2Templates(env=page_environment(), context_processors=[template_globals])
+        services = Services(settings, db, bus, limiter)
+        http = httpx.AsyncClient(timeout=10.0, headers={"User-Agent": "GroovyZilean-dashboard"})
         return cls(
             settings=settings,
             db=db,
@@ -79,15 +86,18 @@ class WebContext:
             cipher=cipher,
             sessions=sessions,
             limiter=limiter,
-            services=Services(settings, db, bus, limiter),
+            services=services,
             templates=templates,
+            oauth=DiscordOAuth(settings, f"{base_url}/callback", http),
+            streams=LiveStreams(services),
         )
 
     async def aclose(self) -> None:
-        """Release what the context opened (the limiter's store connection, the pages' resolver)."""
+        """Release what the context opened (the HTTP client for Discord, the pages' resolver)."""
         for close in reversed(self.closers):
             await close()
         self.closers.clear()
+        await self.oauth.http.aclose()
 
     @property
     def redirect_uri(self) -> str:

@@ -184,6 +184,10 @@ class Services:
         )
         return f"{url}&guild_id={guild_id}&disable_guild_select=true" if guild_id else url
 
+    async def latest_event_id(self) -> int:
+        """The newest bus event id: a page renders with it and opens its stream with ?after=ID."""
+        return await self.bus.events.latest_id()
+
     async def guild_status(self, guild_id: int) -> StatusView:
         """The player of a guild as the database has it, with whether the bot is online."""
         state = await self.db.player_state.load(guild_id)

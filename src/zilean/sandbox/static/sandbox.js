@@ -43,6 +43,9 @@ async function loadState() {
   const gateway = $("gateway");
   gateway.textContent = state.gateway.connected ? "bot online" : "bot offline";
   gateway.classList.toggle("on", state.gateway.connected);
+  const dashboard = $("dashboard");
+  if (state.dashboard_url) dashboard.href = state.dashboard_url;
+  dashboard.hidden = !state.dashboard_url;
   if (!$("user").options.length) {
     for (const user of state.users.filter((u) => !u.bot)) {
       $("user").append(el("option", { value: user.id }, `${user.global_name || user.username} (@${user.username})`));

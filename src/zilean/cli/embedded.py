@@ -1,0 +1,46 @@
+"""Bot and dashboard in one process, sharing one Database and one Bus (`zilean run`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from zilean.config import Settings
+
+
+@dataclass(frozen=True)
+class DashboardPlan:
+    """Where the dashboard listens beside the bot; `on_ready(base_url)` is told its address."""
+
+    host: str
+    port: int
+    on_ready: Callable[[str], None]
+
+
+async def with_dashboard(bot: Any, settings: Settings, token: str, plan: DashboardPlan) -> None:
+    """Bot and dashboard side by side on one Database and Bus; either one ending ends both."""
+    from zilean.web.app import create_app
+    from zilean.web.server import DashboardServer, bind
+
+    bus = bot.bus
+    sock = bind(plan.host, plan.port)
+    port = sock.getsockname()[1]
+    if plan.port == 0 or settings.web_port != port:
+        settings = settings.model_copy(
+            update={"web_base_url": f"http://{plan.host}:{port}", "web_port": port}
+        )
+    server = DashboardServer(create_app(settings, bus.db, bus), settings, sock=sock)
+    web_task = asyncio.create_task(server.serve(), name="zilean-dashboard")
+    bot_task = asyncio.create_task(bot.start(token, reconnect=True), name="zilean-bot")
+    plan.on_ready(settings.web_base_url.rstrip("/"))
+    try:
+        await asyncio.wait({web_task, bot_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.stop()
+        bot_task.cancel()
+        for task in (web_task, bot_task):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
