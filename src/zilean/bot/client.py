@@ -12,6 +12,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from zilean.bot.directory import DirectoryPublisher
 from zilean.bot.errors import install_error_handlers
 from zilean.bot.sessions import SessionManager
 from zilean.bot.store import Store
@@ -60,9 +61,10 @@ def apply_endpoints(api_base: str, gateway_url: str) -> None:
 
 
 def intents() -> discord.Intents:
-    """Guilds, voice states and messages with their content (prefix commands); no member list."""
+    """Guilds, voice states, members (privileged: the dashboard's directory) and message content."""
     chosen = discord.Intents.default()
     chosen.message_content = True
+    chosen.members = True
     chosen.typing = False
     chosen.presences = False
     return chosen
@@ -98,6 +100,7 @@ class ZileanBot(commands.AutoShardedBot):
             strip_after_prefix=True,
             connector=connector,
             guild_ready_timeout=guild_ready_timeout,
+            chunk_guilds_at_startup=True,  # every member, for the directory (the members intent)
             activity=discord.Activity(type=discord.ActivityType.listening, name="/play"),
             **options,
         )
@@ -109,6 +112,8 @@ class ZileanBot(commands.AutoShardedBot):
         self.bus = bus
         self.bus_worker: BotWorker | None = None
         self._restored = False
+        self.directory = DirectoryPublisher(self, store.connector, store.events)
+        self.directory.install()
 
     async def _prefix_for(self, bot: commands.Bot, message: discord.Message) -> list[str]:
         prefix = self.settings.command_prefix
@@ -156,6 +161,7 @@ class ZileanBot(commands.AutoShardedBot):
         if self.bus_worker is not None:
             worker, self.bus_worker = self.bus_worker, None
             await worker.stop()
+        await self.directory.stop()
         await self.sessions.shutdown()
         # discord.py leaves voice one guild after the other, each waiting for the gateway: do it
         # side by side with a bound, so stopping a bot in many voice channels stays quick.

@@ -233,6 +233,49 @@ class ControlApi:
         self.sb.hub.member_updated(guild.id, user_id)
         return json_response(payloads.member(self.world, member))
 
+    async def set_membership(self, request: web.Request) -> web.Response:
+        """POST /_sandbox/members {guild_id, user_id | username, action: join|leave}.
+
+        Dispatches GUILD_MEMBER_ADD or GUILD_MEMBER_REMOVE (a member in voice is disconnected first).
+        Joining by a new `username` creates that user (with `global_name`, optional) first.
+        """
+        body = await _json(request)
+        guild = self.world.guilds.get(_int(body, "guild_id"))
+        if guild is None:
+            raise DiscordHTTPError(404, 10004, "Unknown Guild")
+        action = body.get("action", "join")
+        if action not in ("join", "leave"):
+            raise bad_request('action must be "join" or "leave"')
+        if body.get("user_id"):
+            user_id = _int(body, "user_id")
+            if user_id not in self.world.users:
+                raise DiscordHTTPError(404, 10013, "Unknown User")
+        elif body.get("username") and action == "join":
+            name = str(body["username"])
+            try:
+                user_id = self.world.user_named(name).id
+            except KeyError:
+                user_id = self.world.add_user(name, global_name=body.get("global_name")).id
+        else:
+            raise bad_request("user_id is required (or username, to join)")
+        if user_id == self.world.bot_user_id:
+            raise bad_request("the bot cannot join or leave through /_sandbox/members")
+        if action == "leave":
+            if user_id not in guild.members:
+                raise DiscordHTTPError(404, 10007, "Unknown Member")
+            self.sb.hub.member_left(guild.id, user_id)
+            return json_response({"guild_id": str(guild.id), "user_id": str(user_id), "member": None})
+        if user_id in guild.members:
+            raise bad_request("that user is already a member")
+        member = self.sb.hub.member_joined(guild.id, user_id)
+        return json_response(
+            {
+                "guild_id": str(guild.id),
+                "user_id": str(user_id),
+                "member": payloads.member(self.world, member),
+            }
+        )
+
     async def voice_status(self, request: web.Request) -> web.Response:
         guild_id = int(request.match_info["guild_id"])
         if guild_id not in self.world.guilds:
@@ -278,6 +321,7 @@ class ControlApi:
         r.add_get("/_sandbox/channels/{channel_id:\\d+}/messages", self.channel_messages)
         r.add_post("/_sandbox/voice", self.set_voice)
         r.add_post("/_sandbox/roles", self.set_roles)
+        r.add_post("/_sandbox/members", self.set_membership)
         r.add_get("/_sandbox/voice/{guild_id:\\d+}", self.voice_status)
         r.add_get("/_sandbox/voice/{guild_id:\\d+}/audio.wav", self.voice_wav)
         r.add_post("/_sandbox/faults", self.faults)

@@ -14,12 +14,16 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from zilean.sandbox import payloads
-from zilean.sandbox.world import Message, World
+from zilean.sandbox.world import Guild, Member, Message, World
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_MS = 41250
 BUFFER_LIMIT = 2000
+CHUNK_SIZE = 1000  # members per GUILD_MEMBERS_CHUNK, as Discord sends them
+QUERY_LIMIT = 100  # a prefix query or a user_ids list returns at most this many members
+NONCE_BYTES = 32  # a longer nonce is ignored: the chunks carry none
+LARGE_THRESHOLD = (50, 250)  # IDENTIFY's large_threshold: allowed range (50 is the default)
 GUILDS, GUILD_MEMBERS, GUILD_VOICE_STATES, GUILD_PRESENCES = 1 << 0, 1 << 1, 1 << 7, 1 << 8
 GUILD_MESSAGES, GUILD_MESSAGE_REACTIONS, MESSAGE_CONTENT = 1 << 9, 1 << 10, 1 << 15
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
@@ -36,6 +40,7 @@ class GatewaySession:
     session_id: str
     intents: int
     shard: tuple[int, int]
+    large_threshold: int = LARGE_THRESHOLD[0]
     seq: int = 0
     buffer: list[dict[str, Any]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
@@ -231,14 +236,40 @@ class Gateway:
         if count < 1 or not 0 <= shard_id < count:
             await ws.close(code=4010, message=b"Invalid shard.")
             return None, 0
-        session = GatewaySession(secrets.token_hex(16), intents, (shard_id, count), ws=ws)
+        try:
+            threshold = int(data.get("large_threshold") or LARGE_THRESHOLD[0])
+        except (TypeError, ValueError):
+            threshold = LARGE_THRESHOLD[0]
+        threshold = min(max(threshold, LARGE_THRESHOLD[0]), LARGE_THRESHOLD[1])
+        session = GatewaySession(secrets.token_hex(16), intents, (shard_id, count), threshold, ws=ws)
         self.sessions[session.session_id] = session
         self.identify_count += 1
         guilds = [g for g in self.world.guilds.values() if session.covers(g.id)]
         session.push("READY", self._ready(session, guilds))
         for guild in guilds:
-            session.push("GUILD_CREATE", payloads.guild(self.world, guild))
+            self.send_guild_create(session, guild)
         return session, 0
+
+    def send_guild_create(self, session: GatewaySession, guild: Guild) -> None:
+        """GUILD_CREATE with the member list Discord sends at connect (the rest must be requested).
+
+        Without GUILD_PRESENCES: only the bot and members in voice. With it: everyone in a guild of
+        at most `large_threshold` members, else those with a role, a nickname or in voice (the
+        sandbox has no presences, so nobody counts as online).
+        """
+        members = list(guild.members.values())
+        large = len(members) > session.large_threshold
+        if not session.intents & GUILD_PRESENCES:
+            members = [
+                m for m in members if m.user_id == self.world.bot_user_id or m.user_id in guild.voice_states
+            ]
+        elif large:
+            members = [
+                m
+                for m in members
+                if m.user_id == self.world.bot_user_id or m.roles or m.nick or m.user_id in guild.voice_states
+            ]
+        session.push("GUILD_CREATE", payloads.guild(self.world, guild, members=members, large=large))
 
     async def _resume(
         self, ws: web.WebSocketResponse, data: dict[str, Any]
@@ -288,19 +319,55 @@ class Gateway:
         }
 
     def _members_chunk(self, session: GatewaySession, data: dict[str, Any]) -> None:
-        guild_ids = data.get("guild_id")
-        for raw in guild_ids if isinstance(guild_ids, list) else [guild_ids]:
-            guild = self.world.guilds.get(int(raw)) if raw else None
-            if guild is None:
-                continue
-            members = [payloads.member(self.world, m) for m in guild.members.values()]
-            wanted = {int(u) for u in data.get("user_ids") or []}
-            if wanted:
-                members = [m for m in members if int(m["user"]["id"]) in wanted]
-            query = (data.get("query") or "").lower()
-            if query:
-                members = [m for m in members if m["user"]["username"].lower().startswith(query)]
-            chunk = {"guild_id": str(guild.id), "members": members, "chunk_index": 0, "chunk_count": 1}
-            if data.get("nonce"):
-                chunk["nonce"] = data["nonce"]
+        """Op 8 REQUEST_GUILD_MEMBERS, with Discord's documented limits (one guild per request; a
+        prefix query or user_ids at most 100 members; the whole list only with GUILD_MEMBERS),
+        answered in GUILD_MEMBERS_CHUNKs of up to 1000 members."""
+        if not isinstance(data, dict):
+            return
+        raw = data.get("guild_id")
+        if isinstance(raw, list):  # Discord takes one guild per request
+            raw = raw[0] if raw else None
+        guild = self.world.guilds.get(int(raw)) if raw and str(raw).isdigit() else None
+        if guild is None or not session.covers(guild.id):
+            return
+        found, not_found = self._matching_members(session, guild, data)
+        nonce = data.get("nonce")
+        nonce = nonce if isinstance(nonce, str) and len(nonce.encode()) <= NONCE_BYTES else None
+        chunks = [found[i : i + CHUNK_SIZE] for i in range(0, len(found), CHUNK_SIZE)] or [[]]
+        for index, members in enumerate(chunks):
+            chunk: dict[str, Any] = {
+                "guild_id": str(guild.id),
+                "members": [payloads.member(self.world, m) for m in members],
+                "chunk_index": index,
+                "chunk_count": len(chunks),
+            }
+            if not_found and index == 0:
+                chunk["not_found"] = not_found
+            if nonce:
+                chunk["nonce"] = nonce
             session.push("GUILD_MEMBERS_CHUNK", chunk)
+
+    def _matching_members(
+        self, session: GatewaySession, guild: Guild, data: dict[str, Any]
+    ) -> tuple[list[Member], list[str]]:
+        raw_ids = data.get("user_ids")
+        if raw_ids is not None:
+            wanted = [str(u) for u in (raw_ids if isinstance(raw_ids, list) else [raw_ids])][:QUERY_LIMIT]
+            found = [guild.members[int(u)] for u in wanted if u.isdigit() and int(u) in guild.members]
+            return found, [u for u in wanted if not u.isdigit() or int(u) not in guild.members]
+        query = str(data.get("query") or "").lower()
+        limit = int(data.get("limit") or 0)
+        members = list(guild.members.values())
+        if not query:
+            if not session.intents & GUILD_MEMBERS:
+                # Discord does not document its answer; the sandbox sends an empty chunk and says why.
+                log.warning("op 8 for the whole member list without the GUILD_MEMBERS intent: no members")
+                return [], []
+            return (members[:limit] if limit > 0 else members), []
+        limit = min(limit, QUERY_LIMIT) if limit > 0 else QUERY_LIMIT
+        return [m for m in members if self._name_starts(m, query)][:limit], []
+
+    def _name_starts(self, member: Member, query: str) -> bool:
+        user = self.world.users[member.user_id]
+        names = (user.username, user.global_name or "", member.nick or "")
+        return any(name.lower().startswith(query) for name in names)

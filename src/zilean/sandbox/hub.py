@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from zilean.sandbox import messages, payloads
-from zilean.sandbox.gateway import GUILD_MEMBERS, Gateway
+from zilean.sandbox.gateway import GUILD_MEMBERS, GUILD_VOICE_STATES, Gateway
 from zilean.sandbox.messages import MessageBody
 from zilean.sandbox.responses import UNKNOWN_CHANNEL, UNKNOWN_MESSAGE, unknown
-from zilean.sandbox.world import TEXT, Message, World
+from zilean.sandbox.world import TEXT, Member, Message, World
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +69,22 @@ class Hub:
         guild = self.world.guilds[guild_id]
         data = {"guild_id": str(guild_id), **payloads.member(self.world, guild.members[user_id])}
         self.gateway.dispatch("GUILD_MEMBER_UPDATE", data, guild_id=guild_id, intent=GUILD_MEMBERS)
+
+    def member_joined(self, guild_id: int, user_id: int) -> Member:
+        """Add a user to the guild and dispatch GUILD_MEMBER_ADD (needs the GUILD_MEMBERS intent)."""
+        guild = self.world.guilds[guild_id]
+        member = self.world.add_member(guild, self.world.users[user_id])
+        data = {"guild_id": str(guild_id), **payloads.member(self.world, member)}
+        self.gateway.dispatch("GUILD_MEMBER_ADD", data, guild_id=guild_id, intent=GUILD_MEMBERS)
+        return member
+
+    def member_left(self, guild_id: int, user_id: int) -> None:
+        """Remove a member (left, kicked): out of voice first, as Discord does, then GUILD_MEMBER_REMOVE."""
+        guild = self.world.guilds[guild_id]
+        if user_id in guild.voice_states:
+            guild.voice_states.pop(user_id)
+            payload = payloads.voice_state(self.world, guild, None, user_id)
+            self.gateway.dispatch("VOICE_STATE_UPDATE", payload, guild_id=guild_id, intent=GUILD_VOICE_STATES)
+        del guild.members[user_id]
+        data = {"guild_id": str(guild_id), "user": payloads.user(self.world.users[user_id])}
+        self.gateway.dispatch("GUILD_MEMBER_REMOVE", data, guild_id=guild_id, intent=GUILD_MEMBERS)

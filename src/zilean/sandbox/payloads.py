@@ -101,8 +101,12 @@ def voice_state(world: World, guild: Guild, vs: VoiceState | None, user_id: int)
     return data
 
 
-def guild(world: World, g: Guild) -> dict[str, Any]:
-    """A full GUILD_CREATE body; member_count == len(members) so discord.py never asks for chunks."""
+def guild(
+    world: World, g: Guild, *, members: list[Member] | None = None, large: bool = False
+) -> dict[str, Any]:
+    """A GUILD_CREATE body with `members` (all when None); member_count is always the guild's total,
+    so a bot given fewer members knows to request the rest (op 8)."""
+    listed = list(g.members.values()) if members is None else members
     return {
         "id": str(g.id),
         "name": g.name,
@@ -110,13 +114,13 @@ def guild(world: World, g: Guild) -> dict[str, Any]:
         "owner_id": str(g.owner_id),
         "roles": [role(r) for r in g.roles.values()],
         "channels": [channel(c) for c in g.channels.values()],
-        "members": [member(world, m) for m in g.members.values()],
+        "members": [member(world, m) for m in listed],
         "voice_states": [
             {k: v for k, v in voice_state(world, g, vs, uid).items() if k != "member"}
             for uid, vs in g.voice_states.items()
         ],
         "member_count": len(g.members),
-        "large": False,
+        "large": large,
         "unavailable": False,
         "emojis": [],
         "stickers": [],

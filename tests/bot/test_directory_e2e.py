@@ -1,0 +1,107 @@
+"""The real bot publishes its view of the guild (the directory) and keeps it current through the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+from bot_harness import Driver
+
+from zilean.db.records import MemberInfo
+from zilean.db.repos.directory import DirectoryRepo
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+T = TypeVar("T")
+
+
+async def eventually(read: Callable[[], Awaitable[T]], accept: Callable[[T], bool], within: float = 15) -> T:
+    """Poll an async read until its value is accepted (the condition, not a fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await read()
+        if accept(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {value!r} after {within} s")
+        await asyncio.sleep(0.02)
+
+
+def repo(bot: Any) -> DirectoryRepo:
+    return DirectoryRepo(bot.store.connector)
+
+
+async def test_the_guild_is_published_at_start(driver: Driver, running_bot: Any) -> None:
+    await running_bot.directory.idle()
+    directory = repo(running_bot)
+    guild = await directory.guild(driver.guild_id)
+    assert guild is not None and guild.name == "Zilean Sandbox"
+    assert guild.owner_id == driver.users["owner"]
+    assert [c.name for c in await directory.channels(driver.guild_id, "voice")] == ["Music"]
+    assert [c.name for c in await directory.channels(driver.guild_id, "text")] == ["general"]
+    assert {"DJ", "@everyone", "Zilean"} <= {r.name for r in await directory.roles(driver.guild_id)}
+    owner = await directory.member(driver.guild_id, driver.users["owner"])
+    assert owner is not None and owner.is_owner and owner.is_admin and owner.display_name == "Olivia Owner"
+    dj = await directory.member(driver.guild_id, driver.users["dj"])
+    assert dj is not None and dj.role_ids == (driver.dj_role,) and not dj.is_admin
+    assert await directory.member_count(driver.guild_id) == 5  # four users and the bot
+    assert [g.guild_id for g in await directory.guilds_of(driver.users["alice"])] == [driver.guild_id]
+
+
+async def test_a_member_who_leaves_is_gone_and_one_who_joins_appears(
+    driver: Driver, running_bot: Any
+) -> None:
+    directory = repo(running_bot)
+    body = {"guild_id": str(driver.guild_id), "username": "visitor", "global_name": "Vi Sitor"}
+    joined = (await driver.http.post("/_sandbox/members", json={**body, "action": "join"})).raise_for_status()
+    visitor_id = int(joined.json()["user_id"])
+    member = await eventually(lambda: directory.member(driver.guild_id, visitor_id), lambda m: m is not None)
+    assert member is not None and member.display_name == "Vi Sitor"
+    leave = {"guild_id": str(driver.guild_id), "user_id": str(visitor_id), "action": "leave"}
+    (await driver.http.post("/_sandbox/members", json=leave)).raise_for_status()
+    await eventually(lambda: directory.member(driver.guild_id, visitor_id), lambda m: m is None)
+    assert await directory.guilds_of(visitor_id) == []
+
+
+async def test_role_changes_reach_role_ids(driver: Driver, running_bot: Any) -> None:
+    directory = repo(running_bot)
+    bob = driver.users["bob"]
+    body = {"guild_id": str(driver.guild_id), "user_id": str(bob), "role_id": str(driver.dj_role)}
+
+    def roles_are(expected: tuple[int, ...]) -> Callable[[MemberInfo | None], bool]:
+        return lambda m: m is not None and m.role_ids == expected
+
+    (await driver.http.post("/_sandbox/roles", json={**body, "action": "add"})).raise_for_status()
+    await eventually(lambda: directory.member(driver.guild_id, bob), roles_are((driver.dj_role,)))
+    (await driver.http.post("/_sandbox/roles", json={**body, "action": "remove"})).raise_for_status()
+    await eventually(lambda: directory.member(driver.guild_id, bob), roles_are(()))
+
+
+async def test_voice_joins_and_leaves_show_in_voice_members(driver: Driver, running_bot: Any) -> None:
+    directory = repo(running_bot)
+    alice = driver.users["alice"]
+
+    async def in_music() -> list[int]:
+        return [m.user_id for m in await directory.voice_members(driver.guild_id, driver.voice_channel)]
+
+    await driver.join_voice("alice")
+    await eventually(in_music, lambda ids: alice in ids)
+    await driver.leave_voice("alice")
+    await eventually(in_music, lambda ids: alice not in ids)
+    member = await directory.member(driver.guild_id, alice)
+    assert member is not None and member.voice_channel_id is None
+
+
+async def test_changes_are_announced_on_the_bus(driver: Driver, running_bot: Any) -> None:
+    events = running_bot.store.events
+    last = await events.latest_id()
+    await driver.join_voice("bob")
+
+    async def directory_events() -> list[Any]:
+        return [e for e in await events.after(last, guild_id=driver.guild_id) if e.kind == "directory"]
+
+    found = await eventually(directory_events, bool)
+    assert found[0].payload == {"change": "member"}
+    await driver.leave_voice("bob")
