@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +49,49 @@ async def log_in(app: FastAPI, client: httpx.AsyncClient, user_id: int, name: st
     user = await sessions.load(raw)
     assert user is not None
     return user.csrf_token
+
+
+def sandbox_web_settings(sandbox: Any, database_url: str, tmp: Path, **overrides: Any) -> Settings:
+    """Dashboard settings whose Discord is the sandbox (its OAuth2 app, REST and token endpoints)."""
+    values = {
+        "discord_api_base": sandbox.api_base,
+        "discord_client_id": str(sandbox.world.application_id),
+        "discord_client_secret": sandbox.config.client_secret,
+        **overrides,
+    }
+    return web_settings(database_url, tmp, **values)
+
+
+async def sandbox_login(
+    browser: httpx.AsyncClient,
+    sandbox_http: httpx.AsyncClient,
+    user_id: int,
+    *,
+    consent: bool = True,
+    next_path: str | None = None,
+) -> httpx.Response:
+    """Log in as a person would: /login, the sandbox's consent page, back to /callback (its response)."""
+    started = await browser.get("/login", params={"next": next_path} if next_path else None)
+    assert started.status_code == 303, started.text
+    callback_url = await authorize_at_sandbox(
+        sandbox_http, started.headers["location"], user_id, consent=consent
+    )
+    return await browser.get(callback_url)
+
+
+async def authorize_at_sandbox(
+    sandbox_http: httpx.AsyncClient, authorize_url: str, user_id: int, *, consent: bool = True
+) -> str:
+    """Load Discord's (the sandbox's) consent page and answer it; returns the redirect back to us."""
+    page = await sandbox_http.get(authorize_url)
+    assert page.status_code == 200, page.text
+    form = {
+        k: html.unescape(v)
+        for k, v in re.findall(r'<input type=hidden name="([^"]+)" value="([^"]*)">', page.text)
+    }
+    form.update(user_id=str(user_id), action="authorize" if consent else "cancel")
+    answer = await sandbox_http.post("/oauth2/authorize", data=form)
+    assert answer.status_code == 302, answer.text
+    location = answer.headers["location"]
+    assert location.startswith(BASE_URL + "/callback?"), location
+    return location.removeprefix(BASE_URL)

@@ -119,7 +119,7 @@ class SessionManager:
         now = utcnow()
         if session is None:
             return None
-        if session.expires_at <= now:
+        if session.expires_at <= now or session.created_at + self.absolute <= now:
             await self.db.web_sessions.delete(session.id_hash)
             return None
         if session.last_seen_at is None or now - session.last_seen_at >= TOUCH_EVERY:
