@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord.ext import commands
 
-from zilean.core.permissions import Action, Actor, Decision, GuildPolicy, VoiceScene, decide
+from zilean.core.permissions import Action, Actor, Decision, GuildPolicy, VoiceScene, explain
 
 if TYPE_CHECKING:
     from zilean.bot.client import ZileanBot
@@ -35,6 +35,7 @@ def actor_for(member: discord.Member | discord.User) -> Actor:
         role_ids=frozenset(role.id for role in member.roles),
         is_admin=perms.administrator or perms.manage_guild,
         voice_channel_id=voice,
+        is_owner=member.guild.owner_id == member.id,
     )
 
 
@@ -53,12 +54,13 @@ def listener_ids(channel: discord.VoiceChannel | discord.StageChannel) -> frozen
 
 
 async def decision_for(ctx: commands.Context[Any], action: Action) -> Decision:
-    """Ask the policy whether the author of `ctx` may do `action` in this guild now."""
+    """Ask the policy whether the author of `ctx` may do `action` in this guild now (the dashboard's
+    explainer calls the same `explain`)."""
     if ctx.guild is None:
         raise Refused("Music commands work in servers, not in direct messages.")
     bot: ZileanBot = ctx.bot
     policy: GuildPolicy = await bot.sessions.policy(ctx.guild)
-    return decide(action, actor_for(ctx.author), scene_for(ctx.guild), policy)
+    return explain(action, actor_for(ctx.author), scene_for(ctx.guild), policy)
 
 
 def requires(action: Action, *, connected: bool = False) -> Callable[[T], T]:

@@ -12,7 +12,7 @@ from zilean.bot import embeds
 from zilean.bot.checks import actor_for, scene_for
 from zilean.bot.formatting import clip, duration
 from zilean.core.errors import ZileanError
-from zilean.core.permissions import Action, decide
+from zilean.core.permissions import Action, explain
 from zilean.core.queue import LoopMode
 from zilean.core.track import Track
 
@@ -32,7 +32,8 @@ async def _authorised(
     guild = interaction.guild
     if guild is None or not isinstance(interaction.user, discord.Member):
         return None
-    decision = decide(action, actor_for(interaction.user), scene_for(guild), await bot.sessions.policy(guild))
+    policy = await bot.sessions.policy(guild)
+    decision = explain(action, actor_for(interaction.user), scene_for(guild), policy)
     session = bot.sessions.existing(guild.id)
     if not decision.allowed:
         await interaction.response.send_message(embed=embeds.error(decision.reason), ephemeral=True)

@@ -1,10 +1,12 @@
 """The one permission policy, shared by the bot and the dashboard: who may do what in a guild.
 
 Pure: the caller describes the member (`Actor`), the voice channel (`VoiceScene`) and the guild's
-configuration (`GuildPolicy`); `decide()` answers with a `Decision` whose message is safe to show.
+configuration (`GuildPolicy`); `explain()` answers with a `Decision` whose message is safe to show
+and whose `basis` names the rule that decided (the dashboard's "what may this member do?" shows it;
+the bot's checks call the same function, so the two cannot disagree). `decide()` is its old name.
 
 Order of precedence (first match wins):
-1. Administrators and members with the guild's DJ role may do everything, from anywhere.
+1. The owner, administrators and members with the guild's DJ role may do everything, from anywhere.
 2. Playback actions need the member in the bot's voice channel (or, when the bot is not
    connected, in any voice channel so it can join them).
 3. A per-user rule for the action's capability (play / skip / clear / settings).
@@ -14,8 +16,8 @@ Order of precedence (first match wins):
    they outlive the session and belong to whoever runs the server).
 6. The default: listeners may play, skip and control playback; clearing and settings need 1. or an allow.
 
-A member refused an outright skip, but listening, may vote: more than half of the listeners
-(bots excluded) must vote for the skip.
+A member refused an outright skip, but listening, may vote: more than the guild's vote-skip ratio
+(half by default) of the listeners (bots excluded) must vote for the skip.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+DEFAULT_VOTE_RATIO = 0.5
 
 
 class Capability(StrEnum):
@@ -66,6 +70,20 @@ _CAPABILITY = {
 _DEFAULT_ALLOWED = frozenset({Action.PLAY, Action.JOIN, Action.CONTROL, Action.SKIP})
 
 
+class Basis(StrEnum):
+    """Which step of the policy decided (what the dashboard's explainer names)."""
+
+    OWNER = "owner"
+    ADMINISTRATOR = "administrator"
+    DJ_ROLE = "dj_role"
+    VOICE = "voice"  # refused: not in (the bot's) voice channel
+    MEMBER_RULE = "member_rule"
+    ROLE_RULE = "role_rule"
+    EVERYONE_RULE = "everyone_rule"
+    ALONE = "alone"
+    DEFAULT = "default"
+
+
 @dataclass(frozen=True, slots=True)
 class PermissionRule:
     """Allow (True), deny (False) or leave to the default (None) each capability, for one role or user."""
@@ -104,6 +122,7 @@ class Actor:
     role_ids: frozenset[int] = frozenset()
     is_admin: bool = False
     voice_channel_id: int | None = None
+    is_owner: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +135,39 @@ class VoiceScene:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The answer: allowed or not, why (safe to show), and whether a refused skip may be voted."""
+    """The answer: allowed or not, why (safe to show), whether a refused skip may be voted, and which
+    step decided (`basis`; `role_id` is the role whose rule decided, for ROLE_RULE and EVERYONE_RULE)."""
 
     allowed: bool
     reason: str
     may_vote: bool = False
+    basis: Basis = Basis.DEFAULT
+    role_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """The rule that answers for a capability: its verdict, its kind and (for roles) which role."""
+
+    verdict: bool
+    basis: Basis  # MEMBER_RULE, ROLE_RULE or EVERYONE_RULE
+    role_id: int | None = None
+
+
+def privilege(actor: Actor, policy: GuildPolicy) -> Basis | None:
+    """OWNER, ADMINISTRATOR or DJ_ROLE for members who may do everything; None for everyone else."""
+    if actor.is_owner:
+        return Basis.OWNER
+    if actor.is_admin:
+        return Basis.ADMINISTRATOR
+    if policy.dj_role_id is not None and policy.dj_role_id in actor.role_ids:
+        return Basis.DJ_ROLE
+    return None
 
 
 def is_privileged(actor: Actor, policy: GuildPolicy) -> bool:
-    """True for administrators and holders of the guild's DJ role."""
-    return actor.is_admin or (policy.dj_role_id is not None and policy.dj_role_id in actor.role_ids)
+    """True for the owner, administrators and holders of the guild's DJ role."""
+    return privilege(actor, policy) is not None
 
 
 def is_listening(actor: Actor, scene: VoiceScene) -> bool:
@@ -133,47 +175,68 @@ def is_listening(actor: Actor, scene: VoiceScene) -> bool:
     return scene.bot_channel_id is not None and actor.voice_channel_id == scene.bot_channel_id
 
 
-def rule_verdict(actor: Actor, policy: GuildPolicy, capability: Capability) -> bool | None:
-    """What the guild's rules say about `capability` for this member: user rule, then roles (allow wins)."""
+def rule_match(actor: Actor, policy: GuildPolicy, capability: Capability) -> RuleMatch | None:
+    """The rule that answers for `capability` for this member: user rule, then roles (allow wins), then
+    @everyone; None when no rule says anything."""
     for rule in policy.rules:
         if rule.user_id == actor.user_id:
             verdict = rule.verdict(capability)
             if verdict is not None:
-                return verdict
-    role_verdicts = {
-        rule.verdict(capability)
-        for rule in policy.rules
-        if rule.role_id is not None
-        and rule.role_id in actor.role_ids
-        and rule.role_id != policy.everyone_role_id
-    }
-    if True in role_verdicts:
-        return True
-    if False in role_verdicts:
-        return False
+                return RuleMatch(verdict, Basis.MEMBER_RULE)
+    role_verdicts: dict[bool, int] = {}
+    for rule in policy.rules:
+        if rule.role_id is None or rule.role_id not in actor.role_ids:
+            continue
+        if rule.role_id == policy.everyone_role_id:
+            continue
+        verdict = rule.verdict(capability)
+        if verdict is not None:
+            role_verdicts.setdefault(verdict, rule.role_id)
+    for verdict in (True, False):
+        if verdict in role_verdicts:
+            return RuleMatch(verdict, Basis.ROLE_RULE, role_verdicts[verdict])
     for rule in policy.rules:
         if rule.role_id is not None and rule.role_id == policy.everyone_role_id:
-            return rule.verdict(capability)
+            everyone = rule.verdict(capability)
+            if everyone is not None:
+                return RuleMatch(everyone, Basis.EVERYONE_RULE, rule.role_id)
     return None
 
 
-def decide(action: Action, actor: Actor, scene: VoiceScene, policy: GuildPolicy) -> Decision:
-    """May `actor` do `action` right now?"""
-    if is_privileged(actor, policy):
-        return Decision(True, "administrator or DJ")
+def rule_verdict(actor: Actor, policy: GuildPolicy, capability: Capability) -> bool | None:
+    """What the guild's rules say about `capability` for this member (None: nothing)."""
+    match = rule_match(actor, policy, capability)
+    return None if match is None else match.verdict
+
+
+def explain(action: Action, actor: Actor, scene: VoiceScene, policy: GuildPolicy) -> Decision:
+    """May `actor` do `action` right now, and which step of the policy decided?"""
+    privileged = privilege(actor, policy)
+    if privileged is not None:
+        return Decision(True, _PRIVILEGED[privileged], basis=privileged)
     if action.needs_voice:
         refusal = _voice_refusal(action, actor, scene)
         if refusal is not None:
             return refusal
     capability = action.capability
-    verdict = rule_verdict(actor, policy, capability) if capability is not None else None
-    if verdict is not None:
-        return _from_rule(action, verdict)
+    match = rule_match(actor, policy, capability) if capability is not None else None
+    if match is not None:
+        return _from_rule(action, match)
     if action is not Action.SETTINGS and is_alone_with_bot(actor, scene):
-        return Decision(True, "alone with the bot")
+        return Decision(True, "alone with the bot", basis=Basis.ALONE)
     if action in _DEFAULT_ALLOWED:
-        return Decision(True, "listener")
-    return Decision(False, _REFUSALS[action])
+        return Decision(True, "listener", basis=Basis.DEFAULT)
+    return Decision(False, _REFUSALS[action], basis=Basis.DEFAULT)
+
+
+def decide(action: Action, actor: Actor, scene: VoiceScene, policy: GuildPolicy) -> Decision:
+    """May `actor` do `action` right now? (The same answer as `explain`.)"""
+    return explain(action, actor, scene, policy)
+
+
+def explain_all(actor: Actor, scene: VoiceScene, policy: GuildPolicy) -> dict[Action, Decision]:
+    """The answer for every action, in the order Action lists them (the dashboard's explainer)."""
+    return {action: explain(action, actor, scene, policy) for action in Action}
 
 
 def is_alone_with_bot(actor: Actor, scene: VoiceScene) -> bool:
@@ -181,22 +244,29 @@ def is_alone_with_bot(actor: Actor, scene: VoiceScene) -> bool:
     return is_listening(actor, scene) and scene.listener_ids <= {actor.user_id}
 
 
-def votes_needed(listener_count: int) -> int:
-    """Votes a skip needs: more than half of the listeners (bots are not listeners)."""
-    return listener_count // 2 + 1
+def votes_needed(listener_count: int, ratio: float = DEFAULT_VOTE_RATIO) -> int:
+    """Votes a skip needs: more than `ratio` of the listeners (half by default; bots are not listeners),
+    never more than all of them."""
+    if not 0 < ratio <= 1:
+        raise ValueError("the vote-skip ratio is a fraction above 0 and at most 1")
+    # Whole thousandths, so 0.5 × 4 is exactly 2 and not 2.0000000001.
+    above = listener_count * round(ratio * 1000) // 1000
+    return max(1, min(listener_count, above + 1))
 
 
-def vote_passes(voter_ids: Iterable[int], listener_ids: frozenset[int]) -> bool:
-    """True when the votes of members still listening are more than half of the listeners."""
+def vote_passes(
+    voter_ids: Iterable[int], listener_ids: frozenset[int], ratio: float = DEFAULT_VOTE_RATIO
+) -> bool:
+    """True when the votes of members still listening are more than `ratio` of the listeners."""
     if not listener_ids:
         return False
     counted = set(voter_ids) & listener_ids
-    return len(counted) >= votes_needed(len(listener_ids))
+    return len(counted) >= votes_needed(len(listener_ids), ratio)
 
 
 def _voice_refusal(action: Action, actor: Actor, scene: VoiceScene) -> Decision | None:
     if actor.voice_channel_id is None:
-        return Decision(False, "Join a voice channel first.")
+        return Decision(False, "Join a voice channel first.", basis=Basis.VOICE)
     if scene.bot_channel_id is None:
         # Nothing is playing anywhere: whoever is in voice may bring the bot to them.
         return None
@@ -204,13 +274,26 @@ def _voice_refusal(action: Action, actor: Actor, scene: VoiceScene) -> Decision 
         return None
     if action is Action.JOIN and not scene.listener_ids:
         return None  # the bot sits in an empty channel: moving it bothers nobody
-    return Decision(False, "Join my voice channel first.")
+    return Decision(False, "Join my voice channel first.", basis=Basis.VOICE)
 
 
-def _from_rule(action: Action, verdict: bool) -> Decision:
-    if verdict:
-        return Decision(True, "allowed by this server's rules")
-    return Decision(False, _RULE_REFUSALS[action], may_vote=action is Action.SKIP)
+def _from_rule(action: Action, match: RuleMatch) -> Decision:
+    if match.verdict:
+        return Decision(True, "allowed by this server's rules", basis=match.basis, role_id=match.role_id)
+    return Decision(
+        False,
+        _RULE_REFUSALS[action],
+        may_vote=action is Action.SKIP,
+        basis=match.basis,
+        role_id=match.role_id,
+    )
+
+
+_PRIVILEGED = {
+    Basis.OWNER: "the server's owner",
+    Basis.ADMINISTRATOR: "administrator",
+    Basis.DJ_ROLE: "DJ",
+}
 
 
 _REFUSALS = {
