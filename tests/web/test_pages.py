@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -135,3 +136,17 @@ async def test_without_javascript_a_control_posts_and_redirects_back_with_the_an
         headers={"X-CSRF-Token": token, "HX-Request": "true"},
     )
     assert htmx.status_code == 503 and '"toast"' in htmx.headers["hx-trigger"]
+
+
+def test_static_weight_is_within_budget() -> None:
+    import gzip
+
+    static = Path(__file__).parents[2] / "src/zilean/web/static"
+    files = [
+        static / "app.css",
+        static / "app.js",
+        static / "vendor/htmx.min.js",
+        static / "vendor/sse.min.js",
+    ]
+    total = sum(len(gzip.compress(f.read_bytes(), 9)) for f in files)
+    assert total <= 60 * 1024, total
