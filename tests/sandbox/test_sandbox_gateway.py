@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import aiohttp
 import discord
 import httpx
+import pytest
 from discord.ext import commands
 
 from zilean.sandbox import Sandbox
+from zilean.sandbox.server import SandboxConfig
 from zilean.sandbox.testing import VoiceUser, client_options, running_client, wait_until
 
 
@@ -150,3 +155,30 @@ async def test_a_client_close_with_1000_ends_the_session(sandbox: Sandbox) -> No
         await ws.receive_json()
         await ws.send_json({"op": 6, "d": {"token": sandbox.token, "session_id": session_id, "seq": 2}})
         assert (await ws.receive_json()) == {"op": 9, "d": False}  # not resumable any more
+
+
+async def test_heartbeat_acks_come_after_a_round_trip_so_latency_reads_as_on_discord(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    interval_ms = 1_500
+    config = SandboxConfig(voice=False, heartbeat_interval_ms=interval_ms, heartbeat_ack_delay_ms=40)
+    async with Sandbox(config=config) as sandbox:
+        client = discord.Client(intents=discord.Intents.default(), **client_options(sandbox))
+        with caplog.at_level(logging.WARNING, logger="discord.gateway"):
+            async with running_client(sandbox, client):
+                await wait_until(lambda: sandbox.gateway.heartbeat_count >= 4, within_s=30)
+                await wait_until(lambda: not sandbox.gateway._acks)  # the last ACK was sent
+                latency = client.latency
+    # Before the fix the client measured the time since the previous beat: the whole interval.
+    assert 0 < latency < interval_ms / 1000 / 2
+    assert not [r for r in caplog.records if "behind" in r.getMessage()]
+
+
+async def test_a_heartbeat_is_acknowledged_only_after_the_configured_delay() -> None:
+    async with Sandbox(config=SandboxConfig(voice=False, heartbeat_ack_delay_ms=200)) as sandbox:
+        async with aiohttp.ClientSession() as http, http.ws_connect(sandbox.gateway_url) as ws:
+            assert (await ws.receive_json())["op"] == 10
+            sent = time.monotonic()
+            await ws.send_json({"op": 1, "d": None})
+            assert (await ws.receive_json()) == {"op": 11, "d": None}
+            assert time.monotonic() - sent >= 0.2  # never before the delay: a lower bound, not a race

@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd.add_argument(
         "--rate-limit", type=int, help="REST requests per route per second before a 429 (default off)"
     )
+    cmd.add_argument(
+        "--heartbeat-ack-delay-ms",
+        type=int,
+        help="delay before each gateway heartbeat ACK, like a network round trip (default 40)",
+    )
     cmd.add_argument("--env-file", type=Path, help="also write the bot's environment variables to this file")
     cmd.add_argument("--no-bot", action="store_true", help="run only the emulator, without the bot")
     cmd.add_argument("--no-web", action="store_true", help="run the bot without the dashboard")
@@ -84,6 +89,8 @@ def build(args: argparse.Namespace, settings: Settings) -> object:
         rate_limit=args.rate_limit,
         redirect_uris=list(dict.fromkeys(redirects)),
     )
+    if args.heartbeat_ack_delay_ms is not None:
+        config.heartbeat_ack_delay_ms = max(0, args.heartbeat_ack_delay_ms)
     if settings.discord_client_secret is not None and settings.discord_client_id == str(world.application_id):
         config.client_secret = settings.discord_client_secret.get_secret_value()
     return Sandbox(world, config)

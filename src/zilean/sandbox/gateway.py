@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -19,6 +20,10 @@ from zilean.sandbox.world import Guild, Member, Message, World
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_MS = 41250
+# Heartbeat ACKs go out after this long, like a network round trip. discord.py stamps a beat's send
+# time only after the send completes; an instant ACK from the same process is handled first, and
+# the client then measures the time since the *previous* beat ("Can't keep up … 41.3s behind").
+HEARTBEAT_ACK_DELAY_MS = 40
 BUFFER_LIMIT = 2000
 CHUNK_SIZE = 1000  # members per GUILD_MEMBERS_CHUNK, as Discord sends them
 QUERY_LIMIT = 100  # a prefix query or a user_ids list returns at most this many members
@@ -63,10 +68,22 @@ class GatewaySession:
 class Gateway:
     """Accepts discord.py's gateway connections and fans world events out to identified sessions."""
 
-    def __init__(self, world: World, token: str, allowed_privileged: int = PRIVILEGED_INTENTS) -> None:
+    def __init__(
+        self,
+        world: World,
+        token: str,
+        allowed_privileged: int = PRIVILEGED_INTENTS,
+        *,
+        heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS,
+        heartbeat_ack_delay_ms: int = HEARTBEAT_ACK_DELAY_MS,
+    ) -> None:
         self.world = world
         self.token = token
         self.allowed_privileged = allowed_privileged
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.heartbeat_ack_delay_s = max(0, heartbeat_ack_delay_ms) / 1000
+        self.heartbeat_count = 0
+        self._acks: set[asyncio.Task[None]] = set()
         self.url = ""  # set once the server knows its port
         self.base_url = ""
         self.sessions: dict[str, GatewaySession] = {}
@@ -147,6 +164,8 @@ class Gateway:
         await ws.close(code=code, message=message)
 
     async def close_all(self) -> None:
+        for task in list(self._acks):
+            task.cancel()
         for session in self.sessions.values():
             if session.ws is not None:
                 await self._server_close(session.ws, 1001, b"Going away")
@@ -156,7 +175,7 @@ class Gateway:
         """GET /gateway: one client connection."""
         ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
-        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}}))
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
         session: GatewaySession | None = None
         sender: asyncio.Task[None] | None = None
         try:
@@ -172,7 +191,7 @@ class Gateway:
                     await ws.close(code=4002, message=b"Error while decoding payload.")
                     break
                 if op == 1:
-                    await ws.send_str(json.dumps({"op": 11, "d": None}))
+                    self._ack_later(ws)
                 elif op in (2, 6):
                     if session is not None:
                         await ws.close(code=4005, message=b"Already authenticated.")
@@ -202,6 +221,20 @@ class Gateway:
                     session.invalidated = True
                     session.buffer.clear()
         return ws
+
+    def _ack_later(self, ws: web.WebSocketResponse) -> None:
+        """Answer a heartbeat (op 11) after the configured network delay, without holding up the socket."""
+        self.heartbeat_count += 1
+
+        async def ack() -> None:
+            await asyncio.sleep(self.heartbeat_ack_delay_s)
+            if not ws.closed:
+                with contextlib.suppress(ConnectionError):
+                    await ws.send_str(json.dumps({"op": 11, "d": None}))
+
+        task = asyncio.get_running_loop().create_task(ack())
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
 
     async def _send_loop(self, ws: web.WebSocketResponse, session: GatewaySession, after: int) -> None:
         """Send every buffered dispatch with s > `after`, then wait for more (RESUME replays this way)."""

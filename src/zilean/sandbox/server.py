@@ -12,7 +12,7 @@ from aiohttp import web
 
 from zilean.sandbox.commands import Commands
 from zilean.sandbox.control import ControlApi
-from zilean.sandbox.gateway import PRIVILEGED_INTENTS, Gateway
+from zilean.sandbox.gateway import HEARTBEAT_ACK_DELAY_MS, HEARTBEAT_INTERVAL_MS, PRIVILEGED_INTENTS, Gateway
 from zilean.sandbox.hub import Hub
 from zilean.sandbox.interactions import Interactions
 from zilean.sandbox.responses import discord_errors
@@ -47,6 +47,8 @@ class SandboxConfig:
     rate_limit: int | None = None  # requests per bucket per window; None = off
     client_secret: str = "sandbox-client-secret"
     redirect_uris: list[str] = field(default_factory=lambda: list(DEFAULT_REDIRECT_URIS))
+    heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS  # what HELLO announces (Discord: 41250)
+    heartbeat_ack_delay_ms: int = HEARTBEAT_ACK_DELAY_MS  # a round trip's worth before each ACK
     dashboard_url: str | None = None  # the sandbox page links to the dashboard when it runs beside it
 
 
@@ -57,7 +59,13 @@ class Sandbox:
         self.world = world or build_world()
         self.config = config or SandboxConfig()
         self.token = self.config.token or bot_token_for(self.world)
-        self.gateway = Gateway(self.world, self.token, self.config.allowed_privileged_intents)
+        self.gateway = Gateway(
+            self.world,
+            self.token,
+            self.config.allowed_privileged_intents,
+            heartbeat_interval_ms=self.config.heartbeat_interval_ms,
+            heartbeat_ack_delay_ms=self.config.heartbeat_ack_delay_ms,
+        )
         self.hub = Hub(self.world, self.gateway)
         self.voice: VoiceServer | None = None
         self.voice_states = VoiceStates(self.world, self.gateway, None)
