@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from polling import until_value
 from zilean.core import analysis
 from zilean.sandbox.server import Sandbox
 
@@ -21,6 +22,7 @@ SOURCE_AMPLITUDE = 0.5  # generated tones; their RMS is 0.5 / √2
 STEP_SECONDS = 1.0
 STEP_BASE_HZ = 300
 STEP_HZ = 50
+CHIME_HZ = (520, 580, 620, 700, 760)
 
 
 def step_frequency(second: int) -> int:
@@ -29,7 +31,7 @@ def step_frequency(second: int) -> int:
 
 
 def make_media(ffmpeg: str, directory: Path) -> dict[str, Path]:
-    """Generated files: a 440 Hz tone, a tone whose pitch changes every second, a short tone, a fake mp3."""
+    """Generated files: a 440 Hz tone, a tone whose pitch changes every second, short tones, a fake mp3."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "tone": directory / "tone440.flac",
@@ -42,6 +44,9 @@ def make_media(ffmpeg: str, directory: Path) -> dict[str, Path]:
     _encode(ffmpeg, files["markdown"], _tone(440, 2), "**Loud** _song_ @everyone")
     files["doomed"] = directory / "doomed.flac"  # a test deletes it while it is queued
     _encode(ffmpeg, files["doomed"], _tone(660, 2), "Doomed")
+    for number, hz in enumerate(CHIME_HZ, start=1):  # distinct short tracks: an order can be seen
+        files[f"chime{number}"] = directory / f"chime{number}.flac"
+        _encode(ffmpeg, files[f"chime{number}"], _tone(hz, 2), f"Chime {number}")
     steps = np.concatenate([_tone(step_frequency(s), STEP_SECONDS) for s in range(60)])
     _encode(ffmpeg, files["steps"], steps, "Steps")
     png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
@@ -195,14 +200,12 @@ class Driver:
         )
 
     async def _until(self, predicate: Any, interaction_id: str, within: float) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            summary = (await self.http.get(f"/_sandbox/interactions/{interaction_id}")).json()
-            if predicate(summary):
-                return summary
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no answer to interaction {interaction_id}: {summary}")
-            await asyncio.sleep(0.05)
+        async def summary() -> dict[str, Any]:
+            return dict((await self.http.get(f"/_sandbox/interactions/{interaction_id}")).json())
+
+        return await until_value(
+            summary, predicate, within=within, what=f"an answer to interaction {interaction_id}"
+        )
 
     # --- channel ---------------------------------------------------------------------------
 
@@ -223,8 +226,8 @@ class Driver:
         self, after: int, *, within: float = 15, containing: str | None = None, replying_to: str | None = None
     ) -> Reply:
         """The bot's first message after `after` (optionally: containing a text, or replying to a message)."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
+
+        async def first_match() -> Reply | None:
             for message in await self.messages(after):
                 if int(message["author"]["id"]) != self.bot_id:
                     continue
@@ -241,9 +244,16 @@ class Driver:
                 )
                 if containing is None or containing in reply.text:
                     return reply
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"the bot did not post{f' {containing!r}' if containing else ''} in time")
-            await asyncio.sleep(0.05)
+            return None
+
+        found = await until_value(
+            first_match,
+            lambda reply: reply is not None,
+            within=within,
+            what=f"the bot posting{f' {containing!r}' if containing else ''}",
+        )
+        assert found is not None
+        return found
 
     # --- listening -------------------------------------------------------------------------
 
@@ -265,20 +275,46 @@ class Driver:
 
     async def wait_voice(self, predicate: Any, within: float = 15) -> dict[str, Any]:
         """Poll the voice status until `predicate(status)` holds."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            status = await self.voice()
-            if predicate(status):
-                return status
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"voice condition not met: {status}")
+        return await until_value(self.voice, predicate, within=within, what="the voice condition")
+
+    async def packets_still(self, quiet_s: float = 0.3, within: float = 15) -> dict[str, Any]:
+        """Wait until no packet has arrived for `quiet_s`; returns the status then."""
+        last = await self.voice()
+        loop = asyncio.get_running_loop()
+        since = loop.time()
+        deadline = since + within
+        while loop.time() - since < quiet_s:
+            if loop.time() > deadline:
+                raise TimeoutError(f"packets kept arriving: {last}")
             await asyncio.sleep(0.05)
+            now = await self.voice()
+            if now["packets"] != last["packets"]:
+                last, since = now, loop.time()
+        return last
+
+    async def assert_audio_held(self, observe_s: float = 1.0) -> None:
+        """After a pause: the packets stop (discord.py may add its ≤ 5 silence frames) and no audio follows.
+
+        The wait is on conditions (speaking off, no new packet for a while); the window after it is
+        the measurement, and what it requires is exact: not one more audio frame.
+        """
+        await self.wait_voice(lambda s: not s["speaking"])
+        held = await self.packets_still()
+        await asyncio.sleep(observe_s)  # observing, not synchronising: nothing may arrive meanwhile
+        after = await self.voice()
+        assert audio_frames(after) == audio_frames(held), (held, after)
+        assert after["packets"] - held["packets"] <= 5, (held, after)
 
     async def packets_flowing(self, within: float = 15) -> int:
         """Wait until packets keep arriving; returns the count."""
         first = (await self.voice())["packets"]
         status = await self.wait_voice(lambda s: s["packets"] >= first + 10, within)
         return int(status["packets"])
+
+
+def audio_frames(status: dict[str, Any]) -> int:
+    """Packets that carried sound (the sandbox counts Ogg headers apart and silence frames among them)."""
+    return int(status["packets"]) - int(status["silence_frames"])
 
 
 def frequency(samples: np.ndarray) -> float:

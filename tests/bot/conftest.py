@@ -1,4 +1,10 @@
-"""One sandbox and one real bot per test module (starting them is the slow part), plus the media they play."""
+"""One sandbox and one real bot per test module (starting them is the slow part), plus the media they play.
+
+The bot is shared, its guild state is not: every end-to-end test takes `fresh_guild` (nothing
+playing, an empty queue, default volume, effects, loop, settings and permission rules; alice
+alone in the Music channel), or `bot_in_voice` / `playing_tone` on top of it, so each test
+passes alone and in any order.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -13,7 +20,10 @@ import pytest
 import pytest_asyncio
 from bot_harness import Driver, make_media
 
+from polling import until
 from zilean.config import Settings
+from zilean.core.queue import LoopMode
+from zilean.db.records import DEFAULT_IDLE_TIMEOUT_S
 from zilean.sandbox.server import Sandbox, SandboxConfig
 from zilean.sandbox.testing import discord_pointed_at, wait_until
 
@@ -79,3 +89,76 @@ async def driver(sandbox: Sandbox, running_bot: object) -> AsyncIterator[Driver]
     """Users of the sandbox world, talking to the running bot."""
     async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http:
         yield Driver(sandbox, http)
+
+
+USERS_OUT_OF_VOICE = ("owner", "dj", "bob")
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fresh_guild(driver: Driver, running_bot: Any, sandbox: Sandbox) -> Driver:
+    """The guild as a newcomer finds it: nothing playing, defaults everywhere, alice alone in Music."""
+    bot = running_bot
+    guild_id = driver.guild_id
+    session = bot.sessions.existing(guild_id)
+    if session is not None:
+        session.announcer.queue_finished()  # as `=stop` does: the next track gets a new card
+        await session.stop()
+        await session.set_volume(100)
+        await session.set_effects(())
+        await session.edit(lambda queue: setattr(queue, "loop", LoopMode.OFF))
+    await bot.sessions.update_settings(
+        guild_id,
+        prefix=None,
+        volume=100,
+        effects=(),
+        loop_mode="off",
+        dj_role_id=None,
+        idle_timeout_s=DEFAULT_IDLE_TIMEOUT_S,
+        always_on=False,
+        announce_channel_id=None,
+    )
+    if sandbox.voice is not None:  # measurements start afresh once the last packets are in
+        await driver.packets_still()
+        sandbox.voice.reset_stats(guild_id)
+    for rule in await bot.store.permissions.rules(guild_id):
+        await bot.store.permissions.delete(guild_id, rule.target_kind, rule.target_id)
+    for user in USERS_OUT_OF_VOICE:
+        await driver.leave_voice(user)
+    await driver.join_voice("alice")
+    guild = bot.get_guild(guild_id)
+
+    def members_seen() -> bool:  # the bot has heard the voice moves before the test speaks
+        alice = guild.get_member(driver.users["alice"]) if guild else None
+        return bool(
+            alice and alice.voice and alice.voice.channel and alice.voice.channel.id == driver.voice_channel
+        )
+
+    await until(members_seen, what="the bot seeing alice in Music")
+    return driver
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def bot_in_voice(fresh_guild: Driver) -> Driver:
+    """`fresh_guild` with the bot connected to the Music channel."""
+    driver = fresh_guild
+    status = await driver.voice()
+    if not (status["connected"] and status["channel_id"] == str(driver.voice_channel)):
+        reply = await driver.say("alice", "=join")
+        assert "Joined" in reply.text, reply.text
+        await driver.wait_voice(lambda s: s["connected"] and s["channel_id"] == str(driver.voice_channel))
+    return driver
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def playing_tone(bot_in_voice: Driver) -> Driver:
+    """`bot_in_voice` playing the 30-s 440 Hz tone, its audio already reaching the sandbox."""
+    driver = bot_in_voice
+    start = (await driver.voice())["packets"]
+    reply = await driver.say("alice", "=play local:tone440.flac")
+    assert "Playing now" in reply.text and "Tone 440" in reply.text, reply.text
+    # The status's window is the last second received: only new packets say what plays now.
+    await driver.wait_voice(
+        lambda s: s["packets"] >= start + 60 and s["dominant_hz"] and abs(s["dominant_hz"] - 440) < 5,
+        within=20,
+    )
+    return driver

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import threading
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 from bot_harness import SOURCE_AMPLITUDE, STEP_BASE_HZ, STEP_HZ, Driver, frequency, level
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("fresh_guild")]
 
 SOURCE_RMS = SOURCE_AMPLITUDE / 2**0.5
 
@@ -22,11 +21,8 @@ async def settle(driver: Driver, seconds: float = 1.2) -> None:
     await driver.wait_voice(lambda s: s["packets"] >= start + int(seconds * 50))
 
 
-async def test_default_volume_is_a_quarter_and_200_is_a_half(driver: Driver) -> None:
-    await driver.join_voice("alice")
-    reply = await driver.say("alice", "=play local:tone440.flac")
-    assert "Playing now" in reply.text and "Tone 440" in reply.text, reply.text
-    await driver.packets_flowing()
+async def test_default_volume_is_a_quarter_and_200_is_a_half(playing_tone: Driver) -> None:
+    driver = playing_tone
     await settle(driver)
     block = await driver.listen(0.8)
     assert frequency(block) == pytest.approx(440, abs=3)
@@ -40,7 +36,8 @@ async def test_default_volume_is_a_quarter_and_200_is_a_half(driver: Driver) -> 
     assert frequency(block) == pytest.approx(440, abs=3)
 
 
-async def test_nightcore_mid_song_moves_440_to_550(driver: Driver) -> None:
+async def test_nightcore_mid_song_moves_440_to_550(playing_tone: Driver) -> None:
+    driver = playing_tone
     reply = await driver.slash("alice", "effect add", name="nightcore")
     assert "nightcore" in reply.text and not reply.ephemeral
     await settle(driver)
@@ -50,13 +47,11 @@ async def test_nightcore_mid_song_moves_440_to_550(driver: Driver) -> None:
     assert frequency(await driver.listen(0.8)) == pytest.approx(440, abs=3)
 
 
-async def test_pause_stops_packets_and_resume_restarts_them(driver: Driver) -> None:
+async def test_pause_stops_packets_and_resume_restarts_them(playing_tone: Driver) -> None:
+    driver = playing_tone
     reply = await driver.say("alice", "=pause")
     assert "Paused" in reply.text
-    await asyncio.sleep(0.3)  # discord.py sends its 5 silence frames, then nothing
-    before = (await driver.voice())["packets"]
-    await asyncio.sleep(1.0)
-    assert (await driver.voice())["packets"] == before
+    await driver.assert_audio_held()
     reply = await driver.slash("alice", "resume")
     assert "Resumed" in reply.text
     await driver.packets_flowing()
@@ -69,7 +64,8 @@ def second_playing(block: object) -> float:
     return (frequency(block) - STEP_BASE_HZ) / STEP_HZ  # type: ignore[arg-type]
 
 
-async def test_seek_lands_on_the_right_second(driver: Driver) -> None:
+async def test_seek_lands_on_the_right_second(bot_in_voice: Driver) -> None:
+    driver = bot_in_voice
     reply = await driver.slash("alice", "play", query="local:steps.flac")
     assert "Steps" in reply.text
     await driver.packets_flowing()
@@ -153,9 +149,8 @@ async def test_an_uploaded_audio_file_plays(driver: Driver, media: dict[str, Pat
     await driver.say("alice", "=stop")
 
 
-async def test_playback_carries_on_after_the_voice_connection_drops(driver: Driver) -> None:
-    await driver.say("alice", "=play local:tone440.flac")
-    await driver.packets_flowing()
+async def test_playback_carries_on_after_the_voice_connection_drops(playing_tone: Driver) -> None:
+    driver = playing_tone
     connects = (await driver.voice())["ws_connects"]
     fault = await driver.http.post(
         "/_sandbox/faults", json={"kind": "drop_voice", "guild_id": str(driver.guild_id)}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bot_harness import Driver, Reply
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+from polling import until, until_value
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("fresh_guild")]
 
 NO_MENTIONS = {"parse": []}
 
@@ -35,7 +39,6 @@ async def test_playing_needs_a_voice_channel(driver: Driver) -> None:
 
 
 async def test_join_and_leave(driver: Driver) -> None:
-    await driver.join_voice("alice")
     reply = quiet(await driver.slash("alice", "join"))
     assert "Joined" in reply.text and "Music" in reply.text
     await driver.wait_voice(lambda s: s["connected"] and s["channel_id"] == str(driver.voice_channel))
@@ -47,7 +50,6 @@ async def test_join_and_leave(driver: Driver) -> None:
 
 
 async def test_queue_commands(driver: Driver) -> None:
-    await driver.join_voice("alice")
     first = quiet(await driver.say("alice", "=play local:tone440.flac"))
     assert "Playing now" in first.text and "0:30" in first.text and "<@" in first.text  # requester
     await driver.slash("alice", "play", query="local:steps.flac")
@@ -65,9 +67,9 @@ async def test_queue_commands(driver: Driver) -> None:
     bad = await driver.slash("alice", "remove", position=9)
     assert bad.ephemeral and "no track 9" in bad.text
 
-    assert "track" in (await driver.say("alice", "=loop one")).text
-    assert "queue" in (await driver.slash("alice", "loop", mode="queue")).text
-    assert "off" in (await driver.say("alice", "=loop off")).text
+    assert "Loop: 🔂 track." in (await driver.say("alice", "=loop one")).text
+    assert "Loop: 🔁 queue." in (await driver.slash("alice", "loop", mode="queue")).text
+    assert "Loop: off." in (await driver.say("alice", "=loop off")).text
 
     card = quiet(await driver.slash("alice", "nowplaying"))
     assert "Tone 440" in card.text and "/ 0:30" in card.text and "Volume" in card.text
@@ -81,27 +83,60 @@ async def test_queue_commands(driver: Driver) -> None:
     history = quiet(await driver.slash("alice", "history"))
     assert "Tone 440" in history.text
 
-    for _ in range(3):
-        await driver.say("alice", "=play local:short660.flac")
-    shuffled = quiet(await driver.slash("alice", "shuffle"))
-    assert "Shuffled" in shuffled.text
     cleared = quiet(await driver.say("alice", "=clear"))
-    assert "Cleared 4" in cleared.text
-    assert "empty" in (await driver.slash("alice", "shuffle")).text
+    assert "Cleared 1" in cleared.text
+    assert "The queue is empty." in (await driver.slash("alice", "shuffle")).text
 
 
-async def test_volume_and_effects_by_both_kinds_of_command(driver: Driver) -> None:
+CHIMES = [f"Chime {n}" for n in range(1, 6)]
+
+
+async def upcoming_titles(driver: Driver) -> list[str]:
+    """The queue as `=queue` shows it: the chimes in the order listed."""
+    text = (await driver.say("alice", "=queue")).text
+    return sorted((t for t in CHIMES if t in text), key=text.index)
+
+
+async def stored_titles(driver: Driver, running_bot: Any) -> list[str]:
+    """The queue as the database holds it (what the dashboard and a restart see)."""
+    return [entry.track.title for entry in await running_bot.store.queued(driver.guild_id)]
+
+
+async def test_shuffle_reorders_the_queue_and_keeps_every_track(driver: Driver, running_bot: Any) -> None:
+    await driver.say("alice", "=play local:tone440.flac")
+    for number in range(1, 6):
+        await driver.say("alice", f"=play local:chime{number}.flac")
+    assert await upcoming_titles(driver) == CHIMES
+    # One shuffle of 5 leaves the order as it was with chance 1/120: a no-op fails 4 tries in a row.
+    orders = []
+    for _ in range(4):
+        shuffled = quiet(await driver.slash("alice", "shuffle"))
+        assert "Shuffled 5 tracks" in shuffled.text, shuffled.text
+        orders.append(await upcoming_titles(driver))
+        assert sorted(orders[-1]) == CHIMES  # nothing lost, nothing doubled
+        assert await stored_titles(driver, running_bot) == orders[-1]
+        if orders[-1] != CHIMES:
+            break
+    assert orders[-1] != CHIMES, f"four shuffles left the queue as it was: {orders}"
+
+
+async def test_volume_and_effects_by_both_kinds_of_command(playing_tone: Driver) -> None:
+    driver = playing_tone
     assert "100%" in (await driver.say("alice", "=volume")).text
     assert "120%" in quiet(await driver.slash("alice", "volume", percent=120)).text
     too_loud = await driver.say("alice", "=volume 250")
     assert "0 to 200" in too_loud.text
     listing = quiet(await driver.slash("alice", "effect list"))
     assert "nightcore" in listing.text and "bassboost" in listing.text
-    assert "bassboost" in (await driver.say("alice", "=effect add bassboost")).text
+    assert (
+        "Added `bassboost`. Effects: bassboost." in (await driver.say("alice", "=effect add bassboost")).text
+    )
     unknown = await driver.slash("alice", "effect add", name="kazoo")
     assert unknown.ephemeral and "kazoo" in unknown.text
     assert "Active: bassboost" in (await driver.say("alice", "=effect")).text
-    assert "none" in (await driver.slash("alice", "effect remove", name="bassboost")).text
+    removed = await driver.slash("alice", "effect remove", name="bassboost")
+    assert "Removed `bassboost`. Effects: none." in removed.text, removed.text
+    assert "Active: none" in (await driver.say("alice", "=effect")).text
     await driver.say("alice", "=volume 100")
 
 
@@ -111,6 +146,11 @@ async def test_pagination_buttons_turn_pages(driver: Driver) -> None:
     page = await driver.say("alice", "=queue")
     assert "Page 1/2" in page.text
     next_id = [cid for cid in page.custom_ids() if cid][1]
+    refused = await driver.press("bob", page.message_id or "", next_id)
+    assert refused["responses"][0].get("ephemeral"), refused
+    assert "Use `queue` yourself" in str(refused["responses"][0]), refused
+    unchanged = next(m for m in await driver.messages() if m["id"] == page.message_id)
+    assert "Page 1/2" in unchanged["embeds"][0]["footer"]["text"]
     summary = await driver.press("alice", page.message_id or "", next_id)
     assert summary["responses"], summary
     shown = await driver.messages()
@@ -120,11 +160,19 @@ async def test_pagination_buttons_turn_pages(driver: Driver) -> None:
 
 
 async def test_a_failing_track_is_reported_and_the_queue_moves_on(
-    driver: Driver, media: dict[str, Path]
+    driver: Driver, media: dict[str, Path], running_bot: Any
 ) -> None:
-    doomed = media["doomed"]
+    doomed = media["doomed"].with_name(f"doomed-{uuid.uuid4().hex[:8]}.flac")  # this test's own copy
+    shutil.copy(media["doomed"], doomed)
+
+    # The library looks for new files every few seconds: wait until it knows this one.
+    async def known() -> bool:
+        hits = await running_bot.resolver.search(f"local:{doomed.name}", 1)
+        return bool(hits) and hits[0].url == f"local:{doomed.name}"
+
+    await until(known, what="the library seeing the copy")
     await driver.say("alice", "=play local:tone440.flac")
-    assert "Added" in (await driver.say("alice", "=play local:doomed.flac")).text
+    assert "Added" in (await driver.say("alice", f"=play local:{doomed.name}")).text
     await driver.say("alice", "=play local:short660.flac")
     doomed.unlink()  # gone by the time its turn comes, like a link that went 404
     last = await driver.last_message_id()
@@ -179,10 +227,7 @@ async def test_now_playing_buttons(driver: Driver) -> None:
     assert card.message_id is not None
     await driver.packets_flowing()
     await driver.press("alice", card.message_id, "zilean:np:pause")
-    await asyncio.sleep(0.3)
-    before = (await driver.voice())["packets"]
-    await asyncio.sleep(0.6)
-    assert (await driver.voice())["packets"] == before
+    await driver.assert_audio_held(observe_s=0.6)
     edited = next(m for m in await driver.messages(last) if m["id"] == card.message_id)
     assert "Paused" in edited["embeds"][0]["title"]
     await driver.press("alice", card.message_id, "zilean:np:pause")
@@ -196,8 +241,10 @@ async def test_now_playing_buttons(driver: Driver) -> None:
 async def test_idle_timeout_and_247(driver: Driver) -> None:
     await driver.say("owner", "=settings idle 1")
     assert "24/7 mode is on" in (await driver.slash("owner", "247", enabled=True)).text
+    start = (await driver.voice())["packets"]
     await driver.say("alice", "=play local:short660.flac")
-    await asyncio.sleep(4)  # the 2 s track ended; 24/7 keeps the bot
+    await driver.wait_voice(lambda s: s["packets"] >= start + 90 and not s["speaking"])  # the 2 s track ended
+    await asyncio.sleep(2)  # observing: twice the idle time passes, and 24/7 keeps the bot
     assert (await driver.voice())["channel_id"] == str(driver.voice_channel)
     assert "off" in (await driver.say("owner", "=247")).text
     await driver.say("alice", "=play local:short660.flac")
@@ -222,24 +269,32 @@ async def test_the_now_playing_card_is_edited_for_the_next_track(driver: Driver)
         found = await driver.messages(last)
         return [m for m in found if m["embeds"] and "Now playing" in (m["embeds"][0].get("title") or "")]
 
-    deadline = asyncio.get_running_loop().time() + 15
-    while "Tone 440" not in (await cards())[0]["embeds"][0]["description"]:
-        assert asyncio.get_running_loop().time() < deadline, "the card never showed the next track"
-        await asyncio.sleep(0.1)
+    await until_value(
+        cards,
+        lambda found: "Tone 440" in found[0]["embeds"][0]["description"],
+        what="the card showing Tone 440",
+    )
     assert [m["id"] for m in await cards()] == [card.message_id]  # one card, edited in place
     await driver.say("alice", "=stop")
 
 
-async def test_a_gateway_reconnect_does_not_stop_the_music(driver: Driver) -> None:
-    await driver.say("alice", "=play local:tone440.flac")
-    await driver.packets_flowing()
+async def test_a_gateway_reconnect_does_not_stop_the_music(playing_tone: Driver) -> None:
+    driver = playing_tone
     state = (await driver.http.get("/_sandbox/state")).json()["gateway"]
     fault = await driver.http.post("/_sandbox/faults", json={"kind": "reconnect"})
     fault.raise_for_status()
+
+    async def gateway() -> dict[str, Any]:
+        return dict((await driver.http.get("/_sandbox/state")).json()["gateway"])
+
+    await until_value(
+        gateway,
+        lambda g: (
+            g["connected"] and (g["resumes"] > state["resumes"] or g["identifies"] > state["identifies"])
+        ),
+        what="the bot's gateway reconnect",
+    )
     await driver.packets_flowing()
-    await asyncio.sleep(1.0)
-    after = (await driver.http.get("/_sandbox/state")).json()["gateway"]
-    assert after["resumes"] > state["resumes"] or after["identifies"] > state["identifies"]
     assert "Tone 440" in (await driver.say("alice", "=nowplaying")).text
     await driver.say("alice", "=stop")
 
@@ -259,7 +314,6 @@ async def test_titles_are_escaped_and_mentions_never_ping(driver: Driver) -> Non
 
 
 async def test_search_offers_a_menu_and_queues_the_pick(driver: Driver) -> None:
-    await driver.join_voice("alice")
     menu = quiet(await driver.say("alice", "=search tone"))
     assert "Pick a track" in menu.text and "Tone 440" in menu.text
     select_id = menu.custom_ids()[0]
@@ -282,16 +336,15 @@ async def test_skip_to_a_place_and_the_dashboard_link(driver: Driver) -> None:
     await driver.say("alice", "=stop")
 
 
-async def test_dashboard_commands_over_the_bus_use_the_same_policy(driver: Driver, running_bot: Any) -> None:
+async def test_dashboard_commands_over_the_bus_use_the_same_policy(
+    playing_tone: Driver, running_bot: Any
+) -> None:
+    driver = playing_tone
     bus = running_bot.bus
     last_event = await bus.events.latest_id()
-    await driver.say("alice", "=play local:tone440.flac")
-    await driver.packets_flowing()
     paused = await bus.send(driver.guild_id, "pause", {}, user_id=driver.users["alice"], timeout_s=10)
     assert paused.status == "done" and "Paused" in (paused.outcome or "")
-    before = (await driver.voice())["packets"]
-    await asyncio.sleep(0.8)
-    assert (await driver.voice())["packets"] <= before + 6  # discord.py's trailing silence frames at most
+    await driver.assert_audio_held(observe_s=0.8)
     refused = await bus.send(driver.guild_id, "clear", {}, user_id=driver.users["bob"], timeout_s=10)
     assert refused.status == "refused" and "Join a voice channel" in (refused.outcome or "")
     volume = await bus.send(
