@@ -95,3 +95,47 @@ async def authorize_at_sandbox(
     location = answer.headers["location"]
     assert location.startswith(BASE_URL + "/callback?"), location
     return location.removeprefix(BASE_URL)
+
+
+async def seat(database: Any, guild_id: int, *user_ids: int, name: str = "Test Guild") -> None:
+    """Publish a guild with these members to the directory, as the bot would."""
+    from zilean.db.records import GuildInfo, MemberInfo
+
+    members = [MemberInfo(guild_id, uid, f"user{uid}", f"User {uid}") for uid in user_ids]
+    await database.directory.replace_guild(GuildInfo(guild_id, name), [], [], members)
+
+
+def csrf(token: str) -> dict[str, str]:
+    """The header a page's htmx (or a script) sends with every POST."""
+    return {"X-CSRF-Token": token}
+
+
+class SseReader:
+    """Reads Server-Sent Events from a streaming httpx response: (event, id, data) per message."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def next(self, within_s: float = 20.0) -> tuple[str, str | None, str]:
+        """The next message (comments and pings skipped); TimeoutError if none comes within the bound."""
+        import asyncio
+
+        event, event_id, data = "message", None, []
+        async with asyncio.timeout(within_s):
+            async for line in self.lines:
+                if not line:
+                    if data:
+                        return event, event_id, "\n".join(data)
+                    event, event_id, data = "message", None, []
+                    continue
+                if line.startswith(":"):
+                    continue
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "event":
+                    event = value
+                elif field == "id":
+                    event_id = value
+                elif field == "data":
+                    data.append(value)
+        raise EOFError("the stream ended")
