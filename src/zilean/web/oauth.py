@@ -40,7 +40,7 @@ class OAuthFailed(Exception):
 
 def new_verifier() -> str:
     """A PKCE code verifier: 64 characters from the unreserved set (RFC 7636 §4.1 allows 43–128)."""
-    return generate_token(64)
+    return str(generate_token(64))
 
 
 class DiscordOAuth:

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
+
+from zilean.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,13 @@ class RateLimiter:
 
     def __init__(self, limits: Limits, storage_url: str = "memory://") -> None:
         self.storage_url = storage_url
-        self.storage: Storage = storage_from_string(_async_uri(storage_url))
+        try:
+            storage = storage_from_string(_async_uri(storage_url))
+        except (ConfigurationError, ValueError) as exc:
+            raise ConfigError(f"RATE_LIMIT_STORAGE_URL {storage_url!r} is not usable: {exc}") from None
+        if not isinstance(storage, Storage):
+            raise ConfigError(f"RATE_LIMIT_STORAGE_URL {storage_url!r} has no asyncio store")
+        self.storage = storage
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.rules: dict[str, RateLimitItem] = {
             "play": RateLimitItemPerMinute(limits.plays_per_user),
