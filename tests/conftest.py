@@ -6,6 +6,7 @@
 - ``database``: an open ``zilean.db.Database`` on ``db_url`` (closed after the test).
 - ``empty_db_url``: the URL of a brand-new database with no tables at all, per test and per
   backend (for migration tests).
+- ``scratch_postgres_url``: a brand-new PostgreSQL database without tables, per test.
 - ``postgres_admin_url``: session-wide URL of the PostgreSQL server (for tests that create
   their own databases); skips or fails like the PostgreSQL-parametrised fixtures.
 
@@ -184,6 +185,13 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     admin: str = request.getfixturevalue("postgres_admin_url")
     with _scratch_postgres_database(admin, "empty_") as url:
+        yield url
+
+
+@pytest.fixture
+def scratch_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database (no tables), dropped after the test."""
+    with _scratch_postgres_database(postgres_admin_url, "scratch_") as url:
         yield url
 
 
