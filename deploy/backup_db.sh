@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Dumps the PostgreSQL database (or copies the SQLite file) and keeps the last 7 days.
+# Nightly backup, run by groovy-backup.timer: `zilean db backup` of the DATABASE_URL in .env —
+# SQLite through its online backup API, PostgreSQL through pg_dump -Fc; both safe while the bot
+# runs. Keeps the newest BACKUP_KEEP backups and none older than BACKUP_MAX_AGE_DAYS.
+# Restore one with: zilean db restore FILE (stop the bot first).
 set -euo pipefail
-backup_dir=${BACKUP_DIR:-/home/groovy/backups}
-database=${BACKUP_DATABASE:-groovy_zilean}
-stamp=$(date +%Y%m%d_%H%M%S)
-mkdir -p "$backup_dir"
-if [ -n "${SQLITE_FILE:-}" ]; then
-    # sqlite3's .backup is consistent while the bot writes (WAL mode).
-    sqlite3 "$SQLITE_FILE" ".backup '$backup_dir/zilean_$stamp.db'"
-else
-    pg_dump --format=custom "$database" > "$backup_dir/${database}_$stamp.dump"
-fi
-find "$backup_dir" -name "*_*.dump" -mtime +7 -delete
-find "$backup_dir" -name "zilean_*.db" -mtime +7 -delete
+app_dir=${APP_DIR:-/home/groovy/groovy-zilean}
+cd "$app_dir"  # .env is read from the working directory
+exec "$app_dir/.venv/bin/zilean" db backup \
+    --dir "${BACKUP_DIR:-/home/groovy/backups}" \
+    --keep "${BACKUP_KEEP:-14}" \
+    --max-age-days "${BACKUP_MAX_AGE_DAYS:-30}"

@@ -6,7 +6,8 @@
 - ``database``: an open ``zilean.db.Database`` on ``db_url`` (closed after the test).
 - ``empty_db_url``: the URL of a brand-new database with no tables at all, per test and per
   backend (for migration tests).
-- ``scratch_postgres_url``: a brand-new PostgreSQL database without tables, per test.
+- ``scratch_postgres_url``: a brand-new PostgreSQL database without tables, per test;
+  ``new_postgres_database()`` makes more of them.
 - ``postgres_admin_url``: session-wide URL of the PostgreSQL server (for tests that create
   their own databases); skips or fails like the PostgreSQL-parametrised fixtures.
 
@@ -189,10 +190,16 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def scratch_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+def new_postgres_database(postgres_admin_url: str) -> Iterator[Callable[[], str]]:
+    """Call it for the URL of a brand-new, empty PostgreSQL database; all are dropped after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(_scratch_postgres_database(postgres_admin_url, "scratch_"))
+
+
+@pytest.fixture
+def scratch_postgres_url(new_postgres_database: Callable[[], str]) -> str:
     """A brand-new, empty PostgreSQL database (no tables), dropped after the test."""
-    with _scratch_postgres_database(postgres_admin_url, "scratch_") as url:
-        yield url
+    return new_postgres_database()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
