@@ -91,14 +91,31 @@ async function joinVoice(channel) {
 
 function hint(text) { $("hint").textContent = text; }
 
+// Names for mentions in markdown (markdown.js): members by nickname or display name, roles, channels.
+const names = {
+  user: (id) => {
+    const member = guild && guild.members.find((m) => m.user && m.user.id === id);
+    const user = state && state.users.find((u) => u.id === id);
+    return (member && member.nick) || (user && (user.global_name || user.username));
+  },
+  role: (id) => { const role = guild && guild.roles.find((r) => r.id === id); return role && role.name; },
+  channel: (id) => { const channel = guild && guild.channels.find((c) => c.id === id); return channel && channel.name; },
+};
+const md = (text) => renderMarkdown(text, names);
+
 function renderEmbed(embed) {
   const box = el("div", { class: "embed" });
   if (embed.color) box.style.borderLeftColor = "#" + embed.color.toString(16).padStart(6, "0");
   if (embed.author && embed.author.name) box.append(el("div", { class: "muted" }, embed.author.name));
-  if (embed.title) box.append(el("div", { class: "title" }, embed.title));
-  if (embed.description) box.append(el("div", {}, embed.description));
+  if (embed.title) {
+    const title = el("div", { class: "title" });
+    const href = embed.url && safeHref(embed.url);
+    title.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer" }, md(embed.title)) : md(embed.title));
+    box.append(title);
+  }
+  if (embed.description) box.append(el("div", {}, md(embed.description)));
   for (const field of embed.fields || []) {
-    box.append(el("div", { class: "field-name" }, field.name), el("div", {}, field.value));
+    box.append(el("div", { class: "field-name" }, md(field.name)), el("div", {}, md(field.value)));
   }
   if (embed.footer && embed.footer.text) box.append(el("div", { class: "muted" }, embed.footer.text));
   return box;
@@ -175,7 +192,7 @@ function renderMessages(messages) {
       message.author.bot ? el("span", { class: "bot-tag" }, "BOT") : null,
       el("span", { class: "time" }, " " + new Date(message.timestamp).toLocaleTimeString()),
       message.edited_timestamp ? el("span", { class: "time" }, " (edited)") : null,
-      el("div", {}, loading ? "Zilean is thinking…" : message.content));
+      el("div", { class: "content" }, loading ? "Zilean is thinking…" : md(message.content)));
     for (const attachment of message.attachments) {
       row.append(el("div", {}, el("a", { href: attachment.url, target: "_blank" }, "📎 " + attachment.filename)));
     }
