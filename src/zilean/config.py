@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     search_provider: str = "ytsearch"
     playlist_limit: int = Field(default=500, ge=1, le=10_000)
     max_upload_mb: int = Field(default=100, ge=1, le=2_000)
+    # How long a stream without a declared size (internet radio) may play before the bot ends it.
+    stream_limit_minutes: int = Field(default=240, ge=1, le=7 * 24 * 60)
     # SCHED_FIFO priority of the audio sender thread, 0 = normal priority (zilean.bot.sender says why).
     audio_realtime_priority: int = Field(default=10, ge=0, le=99)
 
@@ -111,6 +113,7 @@ class Settings(BaseSettings):
             spotify_accounts_base=self.spotify_accounts_base,
             library_dir=self.library_dir,
             ffmpeg_path=self.ffmpeg_path,
+            stream_limit_minutes=self.stream_limit_minutes,
         )
 
     def ffmpeg_executable(self) -> str:

@@ -11,10 +11,19 @@ import pytest
 from player_sink import decode
 
 from audio_fixtures import ffmpeg_exe, http_server, run_pcm, steps, stereo, tone, write_wav
+from egress_thread import egress_proxy
 from zilean.core import analysis
 from zilean.core.errors import PlaybackError, ZileanError
 from zilean.core.media import MediaInput
-from zilean.core.pipeline import FFMPEG_NICE, OpusStream, PlaybackSpec, audio_filters, ffmpeg_argv, gain_for
+from zilean.core.pipeline import (
+    FFMPEG_NICE,
+    OpusStream,
+    PlaybackSpec,
+    audio_filters,
+    ffmpeg_argv,
+    ffmpeg_env,
+    gain_for,
+)
 
 TWENTY_MS_CONFIGS = {1, 5, 9, 13, 15, 19, 23, 27, 31}
 
@@ -77,15 +86,32 @@ def test_argv_for_a_local_file_only_allows_file_protocol() -> None:
     assert argv[-1] == "pipe:1"
 
 
-def test_argv_for_http_has_whitelist_reconnect_and_headers() -> None:
-    media = MediaInput("https://cdn.example/a.webm", headers=(("User-Agent", "zilean"), ("Referer", "x")))
-    argv = ffmpeg_argv("ffmpeg", PlaybackSpec(media), output="wav")
-    assert argv[argv.index("-protocol_whitelist") + 1] == "http,https,tcp,tls,crypto"
-    assert argv[argv.index("-headers") + 1] == "User-Agent: zilean\r\nReferer: x\r\n"
-    assert argv[argv.index("-reconnect") + 1] == "1"
+PROXIED = MediaInput("http://zilean.invalid/t0k3n/0/a.webm", proxy="http://127.0.0.1:9")
+
+
+def test_argv_for_a_network_input_goes_through_the_proxy_only() -> None:
+    argv = ffmpeg_argv("ffmpeg", PlaybackSpec(PROXIED), output="wav")
+    # No https/tls (they would bypass the proxy) and only demuxers that open nothing else.
+    assert argv[argv.index("-protocol_whitelist") + 1] == "http,tcp,crypto"
+    formats = argv[argv.index("-format_whitelist") + 1].split(",")
+    assert "dash" not in formats and "concat" not in formats and "mp3" in formats
+    assert argv[argv.index("-http_proxy") + 1] == "http://127.0.0.1:9"
+    assert argv[argv.index("-max_redirects") + 1] == "0"
+    assert argv[argv.index("-reconnect_max_retries") + 1] == "5"
     assert argv.index("-reconnect") < argv.index("-i")
-    assert "-ss" not in argv
+    assert "-headers" not in argv and "-ss" not in argv
     assert argv[argv.index("-f") + 1] == "wav"
+
+
+def test_ffmpeg_env_points_every_http_open_at_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_PROXY", "*")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("HTTP_PROXY", "http://elsewhere:3128")
+    env = ffmpeg_env(PROXIED)
+    assert env is not None
+    assert env["http_proxy"] == "http://127.0.0.1:9"
+    assert not {"NO_PROXY", "no_proxy", "HTTP_PROXY"} & set(env)
+    assert ffmpeg_env(MediaInput("/a.wav", is_local_file=True)) is None
 
 
 @pytest.mark.parametrize(
@@ -94,7 +120,9 @@ def test_argv_for_http_has_whitelist_reconnect_and_headers() -> None:
         MediaInput("relative/path.mp3", is_local_file=True),
         MediaInput("file:///etc/passwd"),
         MediaInput("-i /etc/passwd"),
-        MediaInput("https://x/a", headers=(("X-A", "1\r\nX-Injected: 2"),)),
+        MediaInput("https://cdn.example/a.mp3"),  # a network URL not of the proxy
+        MediaInput("https://cdn.example/a.mp3", proxy="http://127.0.0.1:9"),
+        MediaInput("http://zilean.invalid/t/0/a.mp3"),  # a proxy URL without the proxy
     ],
 )
 def test_argv_refuses_inputs_that_are_not_guarded_values(media: MediaInput) -> None:
@@ -176,11 +204,11 @@ def test_ffmpeg_yields_the_cpu_to_the_sender(tmp_path: Path) -> None:
 
 
 def test_opus_stream_from_local_http(a440: Path) -> None:
-    with (
-        http_server(a440.parent) as base,
-        OpusStream(ffmpeg_exe(), PlaybackSpec(MediaInput(f"{base}/a440.wav"))) as stream,
-    ):
-        assert_stream_of_a440(stream)
+    with http_server(a440.parent) as base, egress_proxy(base) as proxy:
+        media = proxy.media(f"{base}/a440.wav")
+        with OpusStream(ffmpeg_exe(), PlaybackSpec(media)) as stream:
+            assert_stream_of_a440(stream)
+        assert media.ticket is not None and media.ticket.requests >= 1  # ffmpeg came through the proxy
 
 
 def test_start_ms_seeks_into_the_track(tmp_path: Path) -> None:
@@ -193,6 +221,20 @@ def test_start_ms_seeks_into_the_track(tmp_path: Path) -> None:
     pcm = decode(packets)
     assert analysis.dominant_frequency(pcm[5 : 45 * 960, 0]) == pytest.approx(700, abs=2)
     assert analysis.dominant_frequency(pcm[55 * 960 : 95 * 960, 0]) == pytest.approx(900, abs=2)
+
+
+def test_seeking_an_http_track_asks_the_proxy_for_a_range(tmp_path: Path) -> None:
+    # This server ignores Range requests: the proxy then skips to the wanted byte itself.
+    write_wav(tmp_path / "steps.wav", steps([300, 500, 700, 900]))
+    with http_server(tmp_path) as base, egress_proxy(base) as proxy:
+        spec = PlaybackSpec(proxy.media(f"{base}/steps.wav"), start_ms=2000)
+        with OpusStream(ffmpeg_exe(), spec) as stream:
+            stream.start()
+            packets = drain(stream)
+    assert stream.error is None
+    assert 98 <= len(packets) <= 102  # the last 2 of 4 seconds
+    pcm = decode(packets)
+    assert analysis.dominant_frequency(pcm[5 : 45 * 960, 0]) == pytest.approx(700, abs=2)
 
 
 def test_a_file_that_is_not_audio_sets_an_error(tmp_path: Path) -> None:
@@ -209,8 +251,8 @@ def test_a_file_that_is_not_audio_sets_an_error(tmp_path: Path) -> None:
 
 
 def test_a_missing_http_file_is_a_download_error(tmp_path: Path) -> None:
-    with http_server(tmp_path) as base:
-        stream = OpusStream(ffmpeg_exe(), PlaybackSpec(MediaInput(f"{base}/gone.mp3?token=secret")))
+    with http_server(tmp_path) as base, egress_proxy(base) as proxy:
+        stream = OpusStream(ffmpeg_exe(), PlaybackSpec(proxy.media(f"{base}/gone.mp3?token=secret")))
         stream.start()
         assert drain(stream) == []
     assert stream.error is not None and "could not be downloaded" in stream.error
@@ -218,15 +260,16 @@ def test_a_missing_http_file_is_a_download_error(tmp_path: Path) -> None:
     stream.close()
 
 
-def test_ffmpeg_does_not_follow_redirects_the_guard_did_not_see(tmp_path: Path, a440: Path) -> None:
+def test_a_redirect_is_followed_by_the_guard_and_a_page_refused_by_ffmpeg(tmp_path: Path, a440: Path) -> None:
     (tmp_path / "music").mkdir()
     (tmp_path / "music" / "index.html").write_text("<html>not audio</html>")
-    with http_server(tmp_path) as base:
-        # The server answers /music with a 301 to /music/; following it would fetch the HTML page.
-        stream = OpusStream(ffmpeg_exe(), PlaybackSpec(MediaInput(f"{base}/music")))
+    with http_server(tmp_path) as base, egress_proxy(base) as proxy:
+        # The server answers /music with a 301 to /music/: the proxy follows it (checked), finds an
+        # HTML page, and ffmpeg refuses it (not an audio format on its whitelist).
+        stream = OpusStream(ffmpeg_exe(), PlaybackSpec(proxy.media(f"{base}/music")))
         stream.start()
         assert drain(stream) == []
-    assert stream.error is not None and "could not be downloaded" in stream.error
+    assert stream.error is not None and "could not be played" in stream.error
     stream.close()
 
 

@@ -12,7 +12,7 @@ from zilean.config import Settings
 from zilean.core.effects import resolve
 from zilean.core.errors import ZileanError
 from zilean.core.media import MediaInput
-from zilean.core.pipeline import MAX_VOLUME_PERCENT, PlaybackSpec, ffmpeg_argv
+from zilean.core.pipeline import MAX_VOLUME_PERCENT, PlaybackSpec, ffmpeg_argv, ffmpeg_env
 
 RENDER_TIMEOUT_S = 600
 
@@ -52,31 +52,52 @@ def _render(args: argparse.Namespace, settings: Settings | None) -> int:
         raise ZileanError("--duration must be positive")
     names = [part for value in args.effect for part in value.split(",") if part.strip()]
     effects = tuple(effect.name for effect in resolve(names))
-    media = _media_for(args.input, settings)
-    spec = PlaybackSpec(media, effects, args.volume, round(args.start * 1000))
     duration_ms = None if args.duration is None else round(args.duration * 1000)
-    argv = ffmpeg_argv(
-        settings.ffmpeg_executable(), spec, output="wav", destination=args.output, duration_ms=duration_ms
-    )
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S, check=False)
-    except FileNotFoundError:
-        raise ZileanError(f"ffmpeg not found at {argv[0]} (set FFMPEG_PATH)") from None
-    except subprocess.TimeoutExpired:
-        raise ZileanError(f"rendering took longer than {RENDER_TIMEOUT_S} s; gave up") from None
+    start_ms = round(args.start * 1000)
+    if urlsplit(args.input).scheme.lower() not in ("http", "https"):
+        _local_file(args.input)  # a bad path is refused before anything starts
+    done = asyncio.run(_run(args.input, args.output, settings, effects, args.volume, start_ms, duration_ms))
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ZileanError(f"ffmpeg could not render {args.input}: {lines[-1] if lines else 'no message'}")
     shown = ", ".join(effects) or "none"
     print(f"wrote {args.output} (48 kHz stereo WAV; effects: {shown}; volume {args.volume} %)")
     return 0
 
 
-def _media_for(text: str, settings: Settings) -> MediaInput:
-    """A URL goes through the network guard; anything else is a local file the operator named."""
+async def _run(
+    text: str,
+    output: str,
+    settings: Settings,
+    effects: tuple[str, ...],
+    volume: int,
+    start_ms: int,
+    duration_ms: int | None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Render with ffmpeg; a URL is read through the network guard and the egress proxy, as the bot does."""
+    if urlsplit(text).scheme.lower() in ("http", "https"):
+        # Imported here: the HTTP stack is only needed for URLs, and `zilean --help` should stay quick.
+        from zilean.core.sources.egress import EgressProxy
+        from zilean.core.sources.netguard import NetGuard
+        from zilean.core.sources.streams import media_input_for
+
+        guard = NetGuard(settings.trusted_media_origins)
+        async with guard.client() as client:
+            egress = EgressProxy(guard, client, stream_limit_s=settings.stream_limit_minutes * 60)
+            try:
+                media = await media_input_for(guard, client, egress, text)
+                return await _ffmpeg(
+                    settings, PlaybackSpec(media, effects, volume, start_ms), output, duration_ms
+                )
+            finally:
+                await egress.close()
+    spec = PlaybackSpec(_local_file(text), effects, volume, start_ms)
+    return await _ffmpeg(settings, spec, output, duration_ms)
+
+
+def _local_file(text: str) -> MediaInput:
+    """Anything but an http(s) URL is a local file the operator named."""
     scheme = urlsplit(text).scheme.lower()
-    if scheme in ("http", "https"):
-        return asyncio.run(_guarded(text, settings))
     if len(scheme) > 1 and "://" in text:
         raise ZileanError(f"only local files and http(s) URLs can be rendered, not {scheme}: links")
     path = os.path.abspath(text)
@@ -85,11 +106,28 @@ def _media_for(text: str, settings: Settings) -> MediaInput:
     return MediaInput(path, is_local_file=True)
 
 
-async def _guarded(url: str, settings: Settings) -> MediaInput:
-    # Imported here: the HTTP stack is only needed for URLs, and `zilean --help` should stay quick.
-    from zilean.core.sources.netguard import NetGuard
-    from zilean.core.sources.streams import media_input_for
-
-    guard = NetGuard(settings.trusted_media_origins)
-    async with guard.client() as client:
-        return await media_input_for(guard, client, url)
+async def _ffmpeg(
+    settings: Settings, spec: PlaybackSpec, output: str, duration_ms: int | None
+) -> subprocess.CompletedProcess[bytes]:
+    argv = ffmpeg_argv(
+        settings.ffmpeg_executable(), spec, output="wav", destination=output, duration_ms=duration_ms
+    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=ffmpeg_env(spec.media),
+        )
+    except FileNotFoundError:
+        raise ZileanError(f"ffmpeg not found at {argv[0]} (set FFMPEG_PATH)") from None
+    try:
+        async with asyncio.timeout(RENDER_TIMEOUT_S):
+            stdout, stderr = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise ZileanError(f"rendering took longer than {RENDER_TIMEOUT_S} s; gave up") from None
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)

@@ -29,7 +29,7 @@ from typing import Literal
 
 from zilean.core.effects import filter_chain
 from zilean.core.errors import PlaybackError
-from zilean.core.media import MediaInput
+from zilean.core.media import NETWORK_FORMATS, PROXY_HOST, MediaInput
 from zilean.core.ogg import OggOpusParser
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,11 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python < 3.10 lack
 FFMPEG_NICE = 10
 # How long ffmpeg may wait on a stalled network read before giving up (microseconds).
 NETWORK_TIMEOUT_US = 15_000_000
+# ffmpeg's own reconnect cap (the egress proxy caps requests per track as well).
+MAX_RECONNECTS = 5
+# A track whose ffmpeg gave no first packet in this long fails instead of playing silence forever.
+FIRST_PACKET_TIMEOUT_S = 15.0
+_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 
 Output = Literal["opus", "wav", "pcm"]
 
@@ -101,26 +106,36 @@ def input_args(media: MediaInput, start_ms: int = 0) -> list[str]:
             raise PlaybackError("A local track must have an absolute path.")
         location = "file:" + media.location
     else:
-        if not media.location.startswith(("http://", "https://")):
-            raise PlaybackError("Only http(s) media can be streamed.")
+        # Every network input goes through the egress proxy (see zilean.core.sources.egress).
+        if not media.proxy or not media.location.startswith(f"http://{PROXY_HOST}/"):
+            raise PlaybackError("A network track must be read through the bot's egress proxy.")
         location = media.location
         args += [
+            "-format_whitelist", NETWORK_FORMATS,
+            "-http_proxy", media.proxy,
             "-reconnect", "1",
             "-reconnect_streamed", "1",
             "-reconnect_on_network_error", "1",
             "-reconnect_delay_max", "5",
+            "-reconnect_max_retries", str(MAX_RECONNECTS),
             "-rw_timeout", str(NETWORK_TIMEOUT_US),
-            # The network guard already followed and checked every redirect; a redirect now would
-            # lead ffmpeg somewhere nobody checked (a private address), so it is an error.
+            # The proxy already followed and checked every redirect; it never answers with one.
             "-max_redirects", "0",
         ]  # fmt: skip
-        if media.headers:
-            args += ["-headers", _header_block(media.headers)]
     if start_ms < 0:
         raise PlaybackError("The start position cannot be negative.")
     if start_ms:
         args += ["-ss", f"{start_ms / 1000:.3f}"]  # before -i: input seeking, fast
     return [*args, "-i", location]
+
+
+def ffmpeg_env(media: MediaInput) -> dict[str, str] | None:
+    """ffmpeg's environment: for a network input, http_proxy is the egress proxy, with no exemptions."""
+    if media.is_local_file or not media.proxy:
+        return None
+    env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARIABLES}
+    env["http_proxy"] = media.proxy  # nested opens (HLS segments, keys) read it too
+    return env
 
 
 def ffmpeg_argv(
@@ -172,13 +187,6 @@ def ffmpeg_argv(
     return argv
 
 
-def _header_block(headers: tuple[tuple[str, str], ...]) -> str:
-    for name, value in headers:
-        if any(ch in name + value for ch in "\r\n\0") or ":" in name:
-            raise PlaybackError("A request header for this track is malformed.")
-    return "".join(f"{name}: {value}\r\n" for name, value in headers)
-
-
 class OpusStream:
     """One ffmpeg process → 20 ms Opus packets, read from its pipe without a thread of its own.
 
@@ -190,9 +198,13 @@ class OpusStream:
     Thread-safe between one reading thread and `close()` from any thread.
     """
 
-    def __init__(self, ffmpeg: str, spec: PlaybackSpec) -> None:
+    def __init__(
+        self, ffmpeg: str, spec: PlaybackSpec, *, first_packet_timeout: float = FIRST_PACKET_TIMEOUT_S
+    ) -> None:
         self.spec = spec
         self._argv = ffmpeg_argv(ffmpeg, spec)  # validates the spec before anything starts
+        self._first_packet_timeout = first_packet_timeout
+        self._started_at = 0.0
         self._packets: deque[bytes] = deque()
         self._parser = OggOpusParser()
         self._process: subprocess.Popen[bytes] | None = None
@@ -213,12 +225,14 @@ class OpusStream:
             if self._process is not None or self._closed:
                 raise PlaybackError("This stream was already started.")
             log.debug("ffmpeg: %s", " ".join(self._argv))
+            self._started_at = time.monotonic()
             self._process = subprocess.Popen(
                 self._argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 bufsize=0,
+                env=ffmpeg_env(self.spec.media),
             )
             with contextlib.suppress(OSError):  # it may have exited already (a bad input)
                 os.setpriority(os.PRIO_PROCESS, self._process.pid, FFMPEG_NICE)
@@ -238,7 +252,28 @@ class OpusStream:
         if self._packets:
             self._packets_read += 1
             return self._packets.popleft()
+        if not self._ended and self._packets_seen == 0:
+            self._give_up_when_silent()
         return None if self._ended else b""
+
+    def _give_up_when_silent(self) -> None:
+        """No first packet yet: past the deadline, end with a clear reason (a hung link never plays)."""
+        if time.monotonic() - self._started_at < self._first_packet_timeout:
+            return
+        with self._lock:
+            if self._closed or self._process is None or self._ended or self._packets_seen:
+                return
+            log.warning("ffmpeg gave no audio in %.0f s; ending the track", self._first_packet_timeout)
+            self._error = self._ticket_failure() or (
+                f"This link produced no audio within {self._first_packet_timeout:.0f} seconds, "
+                "so the bot skipped it."
+            )
+            self._process.kill()
+            self._ended = True
+
+    def _ticket_failure(self) -> str | None:
+        ticket = self.spec.media.ticket
+        return None if ticket is None else ticket.failure
 
     def wait_ready(self, timeout: float) -> bool:
         """Block up to `timeout` s; True once a packet is buffered (tools and tests; players poll read())."""
@@ -349,9 +384,14 @@ class OpusStream:
             detail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
             # stderr may hold signed URLs: it goes to the log, never to users.
             log.warning("ffmpeg exited with %s: %s", code, detail[-1] if detail else "(no message)")
-            self._error = _user_message(self._stderr_tail, is_local=self.spec.media.is_local_file)
+            self._error = self._ticket_failure() or _user_message(
+                self._stderr_tail, is_local=self.spec.media.is_local_file
+            )
         elif self._error is None and self._packets_seen == 0:
-            self._error = "This track has no audio to play from that position."
+            self._error = self._ticket_failure() or "This track has no audio to play from that position."
+        elif self._error is None:
+            # Cut short by the egress proxy (a refused playlist entry, the request budget, the time cap).
+            self._error = self._ticket_failure()
         self._ended = True
 
     def _drain_stderr(self) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from local_http import RecordingServer
 from media_files import AUDIO_FORMATS, TONE_SECONDS, ffmpeg
 
 from zilean.core.errors import SourceError, UnsafeURLError
 from zilean.core.sources.direct import DirectFiles, name_from_url, parse_ffmpeg_banner, probe_media
+from zilean.core.sources.egress import EgressProxy
 from zilean.core.sources.netguard import NetGuard
 from zilean.core.sources.sniff import sniff
 
@@ -78,9 +81,25 @@ def test_name_from_url() -> None:
     assert name_from_url("https://cdn.example/a/My%20Song.mp3?x=1") == "My Song"
 
 
+_PROXIES: list[EgressProxy] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_proxies() -> AsyncIterator[None]:
+    yield
+    while _PROXIES:
+        await _PROXIES.pop().close()
+
+
+def _files(guard: NetGuard, max_bytes: int = 10_000_000) -> DirectFiles:
+    client = guard.client()
+    _PROXIES.append(EgressProxy(guard, client))
+    return DirectFiles(guard, client, _PROXIES[-1], ffmpeg(), max_bytes)
+
+
 async def _direct(server: RecordingServer, max_bytes: int = 10_000_000) -> tuple[NetGuard, DirectFiles]:
     guard = NetGuard([server.origin])
-    return guard, DirectFiles(guard, guard.client(), ffmpeg(), max_bytes)
+    return guard, _files(guard, max_bytes)
 
 
 @pytest.mark.parametrize("name", sorted(AUDIO_FORMATS))
@@ -150,8 +169,7 @@ async def test_video_without_audio_is_refused(media_server: RecordingServer, tmp
 
 async def test_upload_link_on_an_inner_address_is_never_fetched(inner_server: RecordingServer) -> None:
     url = inner_server.add("/a.mp3", b"ID3" + bytes(100), "audio/mpeg")
-    guard = NetGuard()
-    direct = DirectFiles(guard, guard.client(), ffmpeg(), 10_000_000)
+    direct = _files(NetGuard())
     with pytest.raises(UnsafeURLError, match="loopback"):
         await direct.load(url)
     assert inner_server.hits == []
@@ -160,11 +178,17 @@ async def test_upload_link_on_an_inner_address_is_never_fetched(inner_server: Re
 async def test_the_probe_does_not_follow_redirects_itself(
     media_server: RecordingServer, inner_server: RecordingServer, audio_files: dict[str, bytes]
 ) -> None:
-    """If a server answers ffmpeg with a redirect the guard did not see, ffmpeg must not follow it."""
+    """The probe reads through the egress proxy: a redirect inward is refused there, not followed."""
     inner_server.add("/a.wav", audio_files["wav"], "audio/wav")
     sneaky = media_server.redirect("/sneaky.wav", inner_server.url("/a.wav"))
-    probe = await probe_media(ffmpeg(), sneaky)
-    assert not probe.has_audio
-    assert inner_server.hits == []
-    media_server.add("/plain.wav", audio_files["wav"], "audio/wav")
-    assert (await probe_media(ffmpeg(), media_server.url("/plain.wav"))).has_audio
+    guard = NetGuard([media_server.origin])
+    async with guard.client() as client:
+        egress = EgressProxy(guard, client)
+        probe = await probe_media(ffmpeg(), await egress.media_input(sneaky))
+        assert not probe.has_audio
+        assert inner_server.hits == []
+        media_server.add("/plain.wav", audio_files["wav"], "audio/wav")
+        assert (
+            await probe_media(ffmpeg(), await egress.media_input(media_server.url("/plain.wav")))
+        ).has_audio
+        await egress.close()

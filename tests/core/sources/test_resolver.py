@@ -13,12 +13,21 @@ from local_http import RecordingServer, Route, serve
 from media_files import TONE_SECONDS
 
 from zilean.core.errors import SourceError, UnsafeURLError
+from zilean.core.media import MediaInput
 from zilean.core.sources import LoadFailed, PlaylistLoaded, Resolver, SourceOptions, TrackLoaded
+from zilean.core.sources.egress import Ticket
 from zilean.core.sources.ytdlp import YtDlpRunner
 from zilean.core.track import Track
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 HLS = "application/vnd.apple.mpegurl"
+
+
+def upstream_of(media: MediaInput) -> str | None:
+    """The URL the egress proxy fetches for a MediaInput (ffmpeg sees only the proxy's URL)."""
+    assert media.location.startswith("http://zilean.invalid/") and media.proxy
+    assert isinstance(media.ticket, Ticket)
+    return media.ticket.upstream(0)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +81,7 @@ async def test_direct_file_link_loads_and_streams(
     assert (result.track.source, result.track.url, result.track.title) == ("http", url, "song")
     assert result.track.duration_ms == pytest.approx(TONE_SECONDS * 1000, abs=150)
     media = await resolver.stream_for(result.track)
-    assert media.location == url and not media.is_local_file
+    assert upstream_of(media) == url and not media.is_local_file
 
 
 async def test_png_renamed_mp3_is_refused(
@@ -112,7 +121,7 @@ async def test_page_with_audio_on_the_site_plays_through_yt_dlp(
     assert result.track.url == url and "Listen" in result.track.title
     assert result.track.source not in {"http", "upload", "local", "spotify"}  # resolved again by yt-dlp
     media = await resolver.stream_for(result.track)
-    assert media.location == song
+    assert upstream_of(media) == song
 
 
 async def test_yt_dlp_generic_extraction_of_a_direct_url(
@@ -123,7 +132,7 @@ async def test_yt_dlp_generic_extraction_of_a_direct_url(
     assert info["type"] == "video" and info["stream_url"] == url
     assert (await runner.extract(url, flat=True, allow_generic=False)) == {"type": "generic"}
     media = await resolver.stream_for(Track(title="direct", url=url, source="generic"))
-    assert media.location == url
+    assert upstream_of(media) == url
 
 
 async def test_playlist_is_flat_and_capped(resolver: Resolver, site: RecordingServer) -> None:

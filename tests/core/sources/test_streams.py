@@ -1,14 +1,19 @@
-"""HLS playlists are vetted entry by entry before ffmpeg may follow them."""
+"""HLS playlists are vetted entry by entry at `=play`, and rewritten to proxy URLs when ffmpeg reads them."""
 
 from __future__ import annotations
 
 import pytest
 from local_http import RecordingServer
 
-from zilean.core.errors import UnsafeURLError
-from zilean.core.media import MediaInput
+from zilean.core.errors import SourceError, UnsafeURLError
+from zilean.core.sources.egress import EgressProxy
 from zilean.core.sources.netguard import NetGuard
-from zilean.core.sources.streams import media_input_for, playlist_references
+from zilean.core.sources.streams import (
+    looks_like_dash,
+    media_input_for,
+    playlist_references,
+    rewrite_playlist,
+)
 
 HLS = "application/vnd.apple.mpegurl"
 
@@ -61,7 +66,7 @@ async def test_hls_with_an_inner_or_file_entry_is_refused(
     guard = NetGuard([media_server.origin])
     async with guard.client() as client:
         with pytest.raises(UnsafeURLError, match="playlist refers to something unsafe") as caught:
-            await media_input_for(guard, client, url)
+            await media_input_for(guard, client, EgressProxy(guard, client), url)
     assert "will not fetch" in caught.value.message or "not file:" in caught.value.message
     assert inner_server.hits == []
 
@@ -72,9 +77,13 @@ async def test_clean_hls_passes_and_nested_variant_is_checked(media_server: Reco
     url = media_server.add("/master", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na/index.m3u8\n", "text/plain")
     guard = NetGuard([media_server.origin])
     async with guard.client() as client:
-        media = await media_input_for(guard, client, url, headers={"User-Agent": "x"})
-    assert media == MediaInput(location=url, headers=(("User-Agent", "x"),))
-    assert media.protocol_whitelist == "http,https,tcp,tls,crypto"
+        egress = EgressProxy(guard, client)
+        media = await media_input_for(guard, client, egress, url, headers={"User-Agent": "x"})
+        await egress.close()
+    assert media.location.startswith("http://zilean.invalid/") and media.location.endswith("/0/master")
+    assert media.proxy == egress.address
+    assert media.ticket is not None and media.ticket.headers == {"User-Agent": "x"}  # type: ignore[attr-defined]
+    assert media.protocol_whitelist == "http,tcp,crypto"
     assert media_server.hits == ["/master", "/master", "/a/index.m3u8"]
 
 
@@ -83,6 +92,61 @@ async def test_media_input_is_the_url_after_checked_redirects(media_server: Reco
     start = media_server.redirect("/short", "/file.mp3")
     guard = NetGuard([media_server.origin])
     async with guard.client() as client:
-        media = await media_input_for(guard, client, start)
-    assert media.location == final
+        egress = EgressProxy(guard, client)
+        media = await media_input_for(guard, client, egress, start)
+        await egress.close()
+    assert media.ticket is not None and media.ticket.upstream(0) == final  # type: ignore[attr-defined]
     assert not media.is_local_file
+
+
+def test_unquoted_uri_attributes_are_found_and_rewritten() -> None:
+    text = "\n".join(
+        [
+            "#EXTM3U",
+            "#EXT-X-MAP:URI=http://127.0.0.1:8080/init.mp4",
+            "#EXT-X-KEY:METHOD=AES-128,URI=http://169.254.169.254/key,IV=0x1",
+            '#EXT-X-KEY:METHOD=AES-128,URI="k2"',
+            "#EXTINF:2,",
+            "seg1.ts",
+        ]
+    )
+    base = "https://cdn.example/live/index.m3u8"
+    assert [uri for uri, _ in playlist_references(text, base)] == [
+        "http://127.0.0.1:8080/init.mp4",
+        "http://169.254.169.254/key",
+        "https://cdn.example/live/k2",
+        "https://cdn.example/live/seg1.ts",
+    ]
+    seen: list[str] = []
+
+    def proxied(uri: str) -> str:
+        seen.append(uri)
+        return f"http://zilean.invalid/t/{len(seen)}/x"
+
+    rewritten = rewrite_playlist(text, base, proxied).splitlines()
+    assert rewritten == [
+        "#EXTM3U",
+        '#EXT-X-MAP:URI="http://zilean.invalid/t/1/x"',
+        '#EXT-X-KEY:METHOD=AES-128,URI="http://zilean.invalid/t/2/x",IV=0x1',
+        '#EXT-X-KEY:METHOD=AES-128,URI="http://zilean.invalid/t/3/x"',
+        "#EXTINF:2,",
+        "http://zilean.invalid/t/4/x",
+    ]
+    assert seen == [uri for uri, _ in playlist_references(text, base)]
+    assert not any("127.0.0.1" in line or "169.254" in line or "cdn.example" in line for line in rewritten)
+
+
+def test_a_dash_manifest_is_recognised_by_type_or_root_element() -> None:
+    mpd = '<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><Period/></MPD>'
+    assert looks_like_dash("text/xml", mpd.encode())
+    assert looks_like_dash("application/dash+xml", b"")
+    assert not looks_like_dash("audio/mpeg", b"ID3\x04")
+
+
+async def test_media_input_for_refuses_a_dash_manifest(media_server: RecordingServer) -> None:
+    mpd = '<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"><Period/></MPD>'
+    url = media_server.add("/a.mpd", mpd, "application/dash+xml")
+    guard = NetGuard([media_server.origin])
+    async with guard.client() as client:
+        with pytest.raises(SourceError, match="DASH manifest"):
+            await media_input_for(guard, client, EgressProxy(guard, client), url)

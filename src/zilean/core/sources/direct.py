@@ -1,7 +1,7 @@
 """Direct audio-file links and Discord uploads: validated by content, with a size limit.
 
 The first bytes are fetched through the network guard and sniffed; then ffmpeg (in its own
-process — the wheel has no ffprobe) reads the header of the checked URL for duration and tags.
+process — the wheel has no ffprobe) reads the header through the egress proxy for duration and tags.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from zilean.core.errors import SourceError
-from zilean.core.media import NETWORK_PROTOCOLS
+from zilean.core.media import MediaInput
+from zilean.core.pipeline import ffmpeg_env, input_args
+from zilean.core.sources.egress import EgressProxy
 from zilean.core.sources.netguard import NetGuard
 from zilean.core.sources.sniff import SUPPORTED, FileKind, sniff
 from zilean.core.track import Track
@@ -61,20 +63,17 @@ def parse_ffmpeg_banner(stderr: str) -> Probe:
 
 async def probe_media(
     ffmpeg: str,
-    location: str,
+    media: MediaInput,
     *,
     timeout: float = 15.0,  # noqa: ASYNC109 (a subprocess deadline, also used to kill it)
-    local: bool = False,
 ) -> Probe:
-    """Run `ffmpeg -i` on a location that already passed the guard, and parse what it prints."""
-    whitelist = "file" if local else NETWORK_PROTOCOLS
-    # The guard already walked the redirects; ffmpeg must not follow a different one on its own.
-    network = [] if local else ["-max_redirects", "0"]
+    """Run `ffmpeg -i` on a guarded MediaInput (with the playback input options), and parse what it prints."""
     process = await asyncio.create_subprocess_exec(
-        ffmpeg, "-hide_banner", "-nostdin", "-protocol_whitelist", whitelist, *network, "-i", location,
+        ffmpeg, "-hide_banner", "-nostdin", *input_args(media),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        env=ffmpeg_env(media),
     )  # fmt: skip
     try:
         async with asyncio.timeout(timeout):
@@ -107,12 +106,14 @@ class DirectFiles:
         self,
         guard: NetGuard,
         client: httpx.AsyncClient,
+        egress: EgressProxy,
         ffmpeg: str,
         max_bytes: int,
         probe_timeout: float = 15.0,
     ) -> None:
         self._guard = guard
         self._client = client
+        self._egress = egress
         self._ffmpeg = ffmpeg
         self._max_bytes = max_bytes
         self._probe_timeout = probe_timeout
@@ -144,7 +145,8 @@ class DirectFiles:
             raise SourceError(
                 f"That file is {_megabytes(size)} MB; the limit is {_megabytes(self._max_bytes)} MB."
             )
-        probe = await probe_media(self._ffmpeg, final_url, timeout=self._probe_timeout)
+        media = await self._egress.media_input(final_url)
+        probe = await probe_media(self._ffmpeg, media, timeout=self._probe_timeout)
         if not probe.has_audio:
             raise SourceError(f"That file ({kind.label}) has no audio track the bot can play.")
         log.info("direct %s: %s, %s ms", url, kind.name, probe.duration_ms)

@@ -1,9 +1,11 @@
 """The network guard: the bot fetches only public http(s) addresses (SSRF and local-file-read defence).
 
 Every URL is checked before the first request and on every redirect hop, and the HTTP client's
-connections are checked again at connect time (so a DNS answer that changes between the check
-and the connect — DNS rebinding — cannot reach an inner address). `trusted_origins` are the only
-exceptions.
+connections are checked again at connect time and made to the address that was checked (so a DNS
+answer that changes between the check and the connect — DNS rebinding — cannot reach an inner
+address). ffmpeg never resolves or connects on its own: it fetches through the egress proxy
+(`zilean.core.sources.egress`), which uses this guard for every request. `trusted_origins` are the
+only exceptions.
 """
 
 from __future__ import annotations
@@ -210,10 +212,15 @@ class NetGuard:
             if response.status_code >= 400:
                 raise SourceError(f"The site answered with an error ({response.status_code}).")
             data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) >= limit:
-                    break
+            try:
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+            except httpx.HTTPError as exc:  # broke off: what arrived is still a head to judge
+                log.info("fetch of %s broke off after %d bytes: %r", url, len(data), exc)
+                if not data:
+                    raise SourceError("The site broke off the connection.") from None
             return Head(
                 url=str(response.url),
                 status=response.status_code,

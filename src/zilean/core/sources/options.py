@@ -28,6 +28,7 @@ class SourceOptions:
     ffmpeg_path: str | None = None
     http_timeout: float = 10.0
     max_redirects: int = 5
+    stream_limit_minutes: int = 240  # how long a stream without a declared size (radio) may play
 
     def ffmpeg_executable(self) -> str:
         """The ffmpeg binary: the configured one, else the one shipped in the imageio-ffmpeg wheel."""

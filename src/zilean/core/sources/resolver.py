@@ -10,6 +10,7 @@ from typing import Any
 from zilean.core.errors import SourceError, ZileanError
 from zilean.core.media import MediaInput
 from zilean.core.sources.direct import DirectFiles, name_from_url, refusal
+from zilean.core.sources.egress import EgressProxy
 from zilean.core.sources.library import Library
 from zilean.core.sources.netguard import NetGuard, Resolve, origin_of
 from zilean.core.sources.options import SourceOptions
@@ -61,8 +62,10 @@ class Resolver:
         self.options = options
         self.guard = NetGuard(options.trusted_origins, resolve=resolve, max_redirects=options.max_redirects)
         self._client = self.guard.client(options.http_timeout)
+        # ffmpeg's only way to the network: every fetch it makes passes the guard there.
+        self.egress = EgressProxy(self.guard, self._client, stream_limit_s=options.stream_limit_minutes * 60)
         self._direct = DirectFiles(
-            self.guard, self._client, options.ffmpeg_executable(), options.max_upload_bytes
+            self.guard, self._client, self.egress, options.ffmpeg_executable(), options.max_upload_bytes
         )
         trusted = [origin_of(origin)[1:] for origin in self.guard.trusted_origins]
         self._ytdlp = runner or YtDlpRunner(
@@ -127,14 +130,14 @@ class Resolver:
         if track.source == "spotify":
             return await self.stream_for(await self.match(track))
         if track.source in DIRECT_SOURCES:
-            return await media_input_for(self.guard, self._client, track.url)
+            return await media_input_for(self.guard, self._client, self.egress, track.url)
         await self.guard.check_url(track.url)  # playlist entries can point anywhere
         info = await self._ytdlp.extract(track.url, flat=False, allow_generic=True)
         stream_url = info.get("stream_url")
         if info.get("type") != "video" or not stream_url:
             raise SourceError(f"“{track.title}” has no playable stream.")
         headers = {str(k): str(v) for k, v in (info.get("http_headers") or {}).items()}
-        return await media_input_for(self.guard, self._client, str(stream_url), headers)
+        return await media_input_for(self.guard, self._client, self.egress, str(stream_url), headers)
 
     async def match(self, track: Track) -> Track:
         """The playable track a metadata-only track (Spotify) stands for, found with the search provider."""
@@ -155,6 +158,7 @@ class Resolver:
     async def close(self) -> None:
         """Stop the yt-dlp workers and close connections."""
         await self._ytdlp.close()
+        await self.egress.close()
         await self._client.aclose()
         await self._spotify.close()
         if self._library:

@@ -115,6 +115,8 @@ def _text_kind(data: bytes) -> FileKind:
     text = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text or b"<body" in text:
         return _other("html", "an HTML page")
+    if b"<mpd" in text:
+        return _other("dash", "a DASH manifest (the bot does not play those)")
     if text.startswith(b"<?xml") or text.startswith(b"<rss"):
         return _other("xml", "an XML document")
     if text.startswith((b"{", b"[")):
