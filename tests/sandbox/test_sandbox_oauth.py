@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +32,8 @@ async def consent(http: httpx.AsyncClient, params: dict[str, str], user_id: int)
     """Load the consent page, then press Authorize as the person would."""
     page = await http.get("/oauth2/authorize", params=params)
     assert page.status_code == 200 and "Authorize" in page.text
-    form = dict(re.findall(r'<input type=hidden name="([^"]+)" value="([^"]*)">', page.text))
+    fields = re.findall(r'<input type=hidden name="([^"]+)" value="([^"]*)">', page.text)
+    form = {html.unescape(k): html.unescape(v) for k, v in fields}  # as a browser reads them
     assert form["state"] == params["state"]
     return await http.post("/oauth2/authorize", data={**form, "user_id": str(user_id), "action": "authorize"})
 
@@ -189,3 +191,122 @@ async def test_member_and_authorization_info_follow_scopes(
     assert info["scopes"] == ["identify", "guilds.members.read"] and info["user"]["username"] == "dj"
     no_guilds_scope = await sandbox_http.get("/api/users/@me/guilds", headers=bearer)
     assert no_guilds_scope.status_code == 401
+
+
+async def code_for(
+    sandbox: Sandbox, http: httpx.AsyncClient, user: str, verifier: str | None, **extra: str
+) -> str:
+    """Consent as `user` and return the code (no PKCE when `verifier` is None)."""
+    params = authorize_params(sandbox, verifier or "x" * 43, **extra)
+    if verifier is None:
+        del params["code_challenge"], params["code_challenge_method"]
+    location = (await consent(http, params, sandbox.world.user_named(user).id)).headers["location"]
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def exchange(sandbox: Sandbox, code: str, verifier: str | None) -> dict[str, str]:
+    fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    if verifier is not None:
+        fields["code_verifier"] = verifier
+    return token_form(sandbox, **fields)
+
+
+class Clock:
+    """The sandbox's OAuth clock, moved by hand (codes live 10 minutes, access tokens 7 days)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.now = 1_000_000.0
+        sandbox.oauth.clock = lambda: self.now
+
+
+async def test_codes_are_valid_for_ten_minutes(sandbox: Sandbox, sandbox_http: httpx.AsyncClient) -> None:
+    clock = Clock(sandbox)
+    verifier = secrets.token_urlsafe(48)
+    late = await code_for(sandbox, sandbox_http, "alice", verifier)
+    in_time = await code_for(sandbox, sandbox_http, "alice", verifier)
+    clock.now += 599
+    assert (
+        await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, in_time, verifier))
+    ).is_success
+    clock.now += 2  # 601 s after consent
+    expired = await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, late, verifier))
+    assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
+
+
+async def test_pkce_is_required_once_a_challenge_was_sent(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    verifier = secrets.token_urlsafe(48)
+    code = await code_for(sandbox, sandbox_http, "alice", verifier)
+    missing = await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, code, None))
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_grant"
+    assert (await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, code, verifier))).is_success
+    plain = await code_for(sandbox, sandbox_http, "alice", None)  # Discord also allows no PKCE
+    assert (await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, plain, None))).is_success
+
+
+async def test_state_is_echoed_only_when_sent(sandbox: Sandbox, sandbox_http: httpx.AsyncClient) -> None:
+    params = authorize_params(sandbox, secrets.token_urlsafe(48))
+    del params["state"]
+    page = await sandbox_http.get("/oauth2/authorize", params=params)
+    form = dict(re.findall(r'<input type=hidden name="([^"]+)" value="([^"]*)">', page.text))
+    bob = sandbox.world.user_named("bob").id
+    answer = await sandbox_http.post(
+        "/oauth2/authorize", data={**form, "user_id": str(bob), "action": "authorize"}
+    )
+    assert set(parse_qs(urlsplit(answer.headers["location"]).query)) == {"code"}
+    odd = authorize_params(sandbox, "v" * 43, state="a b&c=d/é")
+    redirect = await consent(sandbox_http, odd, bob)
+    assert parse_qs(urlsplit(redirect.headers["location"]).query)["state"] == ["a b&c=d/é"]
+
+
+async def test_access_tokens_expire_and_refresh_tokens_are_single_use(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    clock = Clock(sandbox)
+    verifier = secrets.token_urlsafe(48)
+    code = await code_for(sandbox, sandbox_http, "bob", verifier)
+    tokens = (await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, code, verifier))).json()
+    assert tokens["expires_in"] == 604_800
+    as_bearer = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+    assert (await sandbox_http.get("/api/users/@me/guilds", headers=as_bearer)).status_code == 401
+    clock.now += 604_801
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await sandbox_http.get("/api/users/@me", headers=bearer)).status_code == 401
+    assert (await sandbox_http.get("/api/users/@me/guilds", headers=bearer)).status_code == 401
+    refresh = token_form(sandbox, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    fresh = await sandbox_http.post("/api/oauth2/token", data=refresh)
+    assert fresh.is_success
+    again = await sandbox_http.post("/api/oauth2/token", data=refresh)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    new_bearer = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    assert (await sandbox_http.get("/api/users/@me", headers=new_bearer)).json()["username"] == "bob"
+    # Revoking the refresh token ends the access token too.
+    revoke = token_form(sandbox, token=fresh.json()["refresh_token"], token_type_hint="refresh_token")
+    assert (await sandbox_http.post("/api/oauth2/token/revoke", data=revoke)).is_success
+    assert (await sandbox_http.get("/api/users/@me", headers=new_bearer)).status_code == 401
+    bad_client = {**revoke, "client_secret": "wrong"}
+    assert (await sandbox_http.post("/api/oauth2/token/revoke", data=bad_client)).status_code == 401
+
+
+async def test_my_guilds_carry_owner_and_permission_bits(
+    sandbox: Sandbox, sandbox_http: httpx.AsyncClient
+) -> None:
+    world = sandbox.world
+    guild = world.first_guild
+    admins = world.add_role(guild, "Admins", 1 << 3)
+    guild.members[world.user_named("alice").id].roles.append(admins.id)
+    seen = {}
+    for name in ("owner", "alice", "bob"):
+        verifier = secrets.token_urlsafe(48)
+        code = await code_for(sandbox, sandbox_http, name, verifier)
+        access = (await sandbox_http.post("/api/oauth2/token", data=exchange(sandbox, code, verifier))).json()
+        bearer = {"Authorization": f"Bearer {access['access_token']}"}
+        (listed,) = (await sandbox_http.get("/api/users/@me/guilds", headers=bearer)).json()
+        assert listed["id"] == str(guild.id) and isinstance(listed["permissions"], str)
+        seen[name] = (listed["owner"], int(listed["permissions"]))
+    everyone = guild.roles[guild.id].permissions
+    assert seen["owner"][0] is True and seen["owner"][1] & (1 << 3)
+    assert seen["alice"][0] is False and seen["alice"][1] & (1 << 3)  # administrator by role: every bit
+    assert seen["alice"][1] & (1 << 5) and not seen["bob"][1] & (1 << 5)  # MANAGE_GUILD
+    assert seen["bob"] == (False, everyone)

@@ -7,6 +7,7 @@ import hashlib
 import html
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -39,9 +40,9 @@ class Grant:
 
     user_id: int
     scopes: list[str]
+    expires_at: float
     access_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     refresh_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    expires_at: float = field(default_factory=lambda: time.time() + ACCESS_LIFETIME_S)
     revoked: bool = False
 
     def token_body(self) -> dict[str, object]:
@@ -61,7 +62,7 @@ class Code:
     scopes: list[str]
     user_id: int
     challenge: str | None
-    expires_at: float = field(default_factory=lambda: time.time() + CODE_LIFETIME_S)
+    expires_at: float
     used: bool = False
     grant: Grant | None = None
 
@@ -94,6 +95,7 @@ class OAuth:
         self.sb = sandbox
         self.codes: dict[str, Code] = {}
         self.grants: dict[str, Grant] = {}  # by access and by refresh token
+        self.clock: Callable[[], float] = time.time  # tests move it to expire codes and tokens
 
     @property
     def client_id(self) -> str:
@@ -175,7 +177,12 @@ class OAuth:
             return _page("Unknown user", "<h1>Unknown user</h1>", 400)
         code = secrets.token_urlsafe(22)
         self.codes[code] = Code(
-            self.client_id, redirect, scopes, user_id, params.get("code_challenge") or None
+            self.client_id,
+            redirect,
+            scopes,
+            user_id,
+            params.get("code_challenge") or None,
+            expires_at=self.clock() + CODE_LIFETIME_S,
         )
         return self._redirect(redirect, state, code=code)
 
@@ -205,14 +212,13 @@ class OAuth:
             if grant is None or grant.revoked or grant.refresh_token != form.get("refresh_token"):
                 return oauth_error("invalid_grant", 'Invalid "refresh_token" in request.')
             self._revoke(grant)
-            fresh = Grant(grant.user_id, grant.scopes)
-            self._store(fresh)
+            fresh = self._new_grant(grant.user_id, grant.scopes)
             return json_response(fresh.token_body())
         return oauth_error("unsupported_grant_type", "Unsupported grant type")
 
     def _code_grant(self, form: dict[str, str]) -> web.Response:
         code = self.codes.get(form.get("code", ""))
-        if code is None or code.expires_at < time.time():
+        if code is None or code.expires_at < self.clock():
             return oauth_error("invalid_grant", 'Invalid "code" in request.')
         if code.used:
             if code.grant is not None:  # RFC 6749 §4.1.2: a reused code revokes what it issued.
@@ -225,14 +231,14 @@ class OAuth:
             if not 43 <= len(verifier) <= 128 or not secrets.compare_digest(s256(verifier), code.challenge):
                 return oauth_error("invalid_grant", 'Invalid "code_verifier" in request.')
         code.used = True
-        grant = Grant(code.user_id, code.scopes)
-        code.grant = grant
-        self._store(grant)
-        return json_response(grant.token_body())
+        code.grant = self._new_grant(code.user_id, code.scopes)
+        return json_response(code.grant.token_body())
 
-    def _store(self, grant: Grant) -> None:
+    def _new_grant(self, user_id: int, scopes: list[str]) -> Grant:
+        grant = Grant(user_id, scopes, expires_at=self.clock() + ACCESS_LIFETIME_S)
         self.grants[grant.access_token] = grant
         self.grants[grant.refresh_token] = grant
+        return grant
 
     def _revoke(self, grant: Grant) -> None:
         grant.revoked = True
@@ -252,11 +258,13 @@ class OAuth:
     # --- Bearer views ----------------------------------------------------------------------------------
     def bearer_valid(self, token: str) -> bool:
         grant = self.grants.get(token)
-        return grant is not None and grant.access_token == token and grant.expires_at > time.time()
+        return grant is not None and grant.access_token == token and grant.expires_at > self.clock()
 
     def _grant(self, request: web.Request, scope: str) -> Grant:
-        grant = self.grants.get(request.headers.get("Authorization", "")[7:])
-        if grant is None or scope not in grant.scopes:
+        """The grant of the request's Bearer access token (not a refresh token, not expired) with `scope`."""
+        token = request.headers.get("Authorization", "")[7:]
+        grant = self.grants.get(token)
+        if grant is None or not self.bearer_valid(token) or scope not in grant.scopes:
             raise UNAUTHORIZED
         return grant
 
