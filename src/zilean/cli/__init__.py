@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "zilean.cli.sandbox",
     "zilean.cli.send",
     "zilean.cli.status",
+    "zilean.cli.doctor",
 ]
 
 log = logging.getLogger(__name__)

@@ -170,7 +170,12 @@ class Gateway:
             if session.ws is not None:
                 await self._server_close(session.ws, 1001, b"Going away")
 
+    def application_flags(self) -> int:
+        """The application's flags: one per privileged intent the portal allows (Discord's GATEWAY_*)."""
+        return sum(f for intent, f in INTENT_APP_FLAGS.items() if self.allowed_privileged & intent)
+
     # --- the websocket --------------------------------------------------------------------------------
+
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """GET /gateway: one client connection."""
         ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
@@ -334,7 +339,7 @@ class Gateway:
             "flags": 0,
             "email": None,
         }
-        flags = sum(f for intent, f in INTENT_APP_FLAGS.items() if self.allowed_privileged & intent)
+        flags = self.application_flags()
         return {
             "v": 10,
             "user": bot,

@@ -104,9 +104,10 @@ class RestApi:
                 "owner": payloads.user(owner),
                 "verify_key": "0" * 64,
                 "team": None,
-                "flags": 0,
+                # The privileged intents enabled "in the portal" (what READY's application.flags says).
+                "flags": self.hub.gateway.application_flags(),
                 "bot": payloads.user(self.world.bot),
-                "redirect_uris": [],
+                "redirect_uris": list(self.oauth.sb.config.redirect_uris),
             }
         )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,21 @@ class SandboxConfig:
     heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS  # what HELLO announces (Discord: 41250)
     heartbeat_ack_delay_ms: int = HEARTBEAT_ACK_DELAY_MS  # a round trip's worth before each ACK
     dashboard_url: str | None = None  # the sandbox page links to the dashboard when it runs beside it
+    clock_offset_s: float = 0.0  # REST `Date` headers this far from the real clock (tests of clock skew)
+
+
+def skewed_date_middleware(offset_s: float) -> Any:
+    """REST answers carry a `Date` header `offset_s` away from the real time, like a server whose
+    clock is off (aiohttp writes the true one otherwise)."""
+
+    @web.middleware
+    async def skew(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        if not response.prepared:
+            response.headers["Date"] = formatdate(time.time() + offset_s, usegmt=True)
+        return response
+
+    return skew
 
 
 class Sandbox:
@@ -106,6 +123,8 @@ class Sandbox:
         middlewares: list[Any] = [discord_errors, auth_middleware(self.token, self.oauth.bearer_valid)]
         if self.config.rate_limit:
             middlewares.append(rate_limit_middleware(self.config.rate_limit))
+        if self.config.clock_offset_s:
+            middlewares.append(skewed_date_middleware(self.config.clock_offset_s))
         app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
         self.rest = RestApi(self.hub, self.voice_states, lambda: self.gateway_url, self.oauth)
         self.rest.add_routes(app)
