@@ -110,7 +110,7 @@ async def test_the_stream_closes_when_the_user_leaves_the_guild(
     async with browser.stream("GET", f"/api/servers/{GUILD}/events") as response:
         reader = SseReader(response)
         await database.directory.remove_member(GUILD, ME)
-        await web_bus.events.publish(GUILD, "directory", {"change": "member"})
+        await web_bus.events.publish(GUILD, "directory", {"change": "member_removed"})
         event, _, data = await reader.next()
         assert event == "bye" and "no longer a member" in json.loads(data)["reason"]
         with pytest.raises(EOFError):

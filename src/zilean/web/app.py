@@ -25,7 +25,7 @@ from zilean.web.csrf import csrf_guard
 from zilean.web.errors import install_error_handlers
 from zilean.web.middleware import SecurityHeaders
 from zilean.web.pages.routes import page_router
-from zilean.web.routes import api, auth, docs, events
+from zilean.web.routes import api, auth, docs, events, health
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(docs.router)
+    app.include_router(health.router)
     app.include_router(page_router())
     install_error_handlers(app)
     return app

@@ -18,8 +18,9 @@ JSON events (the API stream; `data` is JSON):
 - `bye`: `{"reason"}` — the session ended or the user is no longer a member; the stream closes
   (a browser's EventSource reconnect then gets 401/404 and stops).
 Keep-alive comments every PING_S; `X-Accel-Buffering: no` so nginx passes events at once.
-The stream re-checks session and membership every RECHECK_S, on every `directory` event, and is
-closed at once by a logout in this process.
+The stream re-checks session and membership every RECHECK_S (jittered), at once after a `directory`
+event that can mean the user left ("member_removed", "removed"), and is closed at once by a logout
+in this process (by a logout elsewhere within RECHECK_S).
 
 `render` is called once per (event, renderer) per process and its result shared by every client
 of that guild, so it must not depend on the user.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -228,7 +230,8 @@ async def live_response(
                         yield item
                     sent = newest
             loop = asyncio.get_running_loop()
-            recheck_at = loop.time() + RECHECK_S
+            # spread the periodic re-checks of many streams opened together over time
+            recheck_at = loop.time() + RECHECK_S * random.uniform(0.5, 1.0)
             while True:
                 if closed.is_set():
                     yield _bye("your session ended")
@@ -249,7 +252,7 @@ async def live_response(
                     continue
                 if event is None or event.id <= sent:
                     continue
-                if event.kind == "directory":
+                if may_end_membership(event, user.id):
                     reason = await still_allowed()
                     if reason is not None:
                         yield _bye(reason)
@@ -284,6 +287,18 @@ async def _next(subscription: Any, closed: asyncio.Event, timeout_s: float) -> E
         event: Event = get.result()  # may raise Lagged
         return event
     return None
+
+
+# The directory changes after which a member may be gone (a voice move or a new nickname cannot do it).
+MEMBERSHIP_CHANGES = frozenset({"member_removed", "removed"})
+
+
+def may_end_membership(event: Event, user_id: int) -> bool:
+    """True for a "directory" event that can mean `user_id` left (then the stream re-checks at once)."""
+    if event.kind != "directory" or event.payload.get("change") not in MEMBERSHIP_CHANGES:
+        return False
+    affected = event.payload.get("user_id")
+    return affected is None or str(affected) == str(user_id)
 
 
 def _bye(reason: str) -> ServerSentEvent:
