@@ -98,6 +98,7 @@ class WebContext:
             await close()
         self.closers.clear()
         await self.oauth.http.aclose()
+        await self.limiter.aclose()
 
     @property
     def redirect_uri(self) -> str:

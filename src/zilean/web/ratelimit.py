@@ -7,6 +7,7 @@ failure is logged: a limiter outage must not take the dashboard down with it.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -64,6 +65,15 @@ class RateLimiter:
             log.error("rate limiter store %s failed (%s); request allowed", self.storage_url, exc)
             return None
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def aclose(self) -> None:
+        """Close the store's connections (Redis); the memory store has none."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            done = pool.disconnect()
+            if inspect.isawaitable(done):
+                await done
 
     async def reset(self) -> None:
         """Forget every counter (tests)."""
