@@ -21,6 +21,7 @@ import discord
 from discord.ext import commands
 from discord.ext.commands.view import StringView
 
+from zilean.bot import audit
 from zilean.bot.errors import GENERIC, user_message
 from zilean.core.effects import resolve
 from zilean.core.errors import ZileanError
@@ -42,6 +43,10 @@ SETTING_COMMANDS = {
     "idle_timeout_s": "settings idle",
     "announce_channel_id": "settings announce",
     "always_on": "247",
+    "vote_skip_ratio": "settings voteratio",
+    "max_track_length_s": "settings maxlength",
+    "max_queue_per_member": "settings maxqueue",
+    "audit_retention_days": "settings auditdays",
 }
 VERDICT_WORDS = {True: "allow", False: "deny", None: "default"}
 
@@ -163,7 +168,7 @@ class BusBridge:
             return Outcome.failed("The bot is still connecting to Discord; try again in a moment.")
         replies: list[str] = []
         for line in lines:
-            outcome = await self._run_line(member, line, replies)
+            outcome = await self._run_line(member, line, replies, command.origin)
             if outcome is not None:
                 return outcome
         return Outcome.done("\n".join(replies))
@@ -188,7 +193,9 @@ class BusBridge:
             channel = guild.system_channel or next(iter(guild.text_channels), None)
         return channel
 
-    async def _run_line(self, member: discord.Member, line: str, replies: list[str]) -> Outcome | None:
+    async def _run_line(
+        self, member: discord.Member, line: str, replies: list[str], origin: str = "web"
+    ) -> Outcome | None:
         name, _, rest = line.partition(" ")
         found = self.bot.get_command(name)
         if found is None:
@@ -201,6 +208,7 @@ class BusBridge:
             command=found,
             invoked_with=name,
         )
+        ctx.origin = origin  # type: ignore[attr-defined]  # the audit log's "web" or "cli"
         try:
             await found.invoke(ctx)
         except commands.CommandError as exc:
@@ -211,6 +219,7 @@ class BusBridge:
             log.error("bus command %r failed", line, exc_info=original)
             return Outcome.failed(reason)
         replies.extend(ctx.replies)
+        await audit.record_completed(ctx)
         return None
 
 

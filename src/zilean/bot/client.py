@@ -150,6 +150,12 @@ class ZileanBot(commands.AutoShardedBot):
                 shard_ids = list(self.shard_ids or range(self.shard_count or 1))
                 self.bus_worker = await start_bus_worker(self, self.bus, shard_ids)
 
+    async def on_command_completion(self, ctx: commands.Context[Any]) -> None:
+        """Every command that changed something is in the audit log (bot/audit.py)."""
+        from zilean.bot.audit import record_completed
+
+        await record_completed(ctx)
+
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:

@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zilean.bot.queue_sync import Insert, Move, Pop, QueueOp, Remove, Rewrite
-from zilean.core.permissions import GuildPolicy, PermissionRule
+from zilean.core.permissions import GuildPolicy
 from zilean.core.queue import LoopMode
 from zilean.core.track import Track
 from zilean.db import records
 from zilean.db.bus.events import EventLog
 from zilean.db.connector import Connector
-from zilean.db.records import GuildSettings, HistoryEntry
-from zilean.db.records import PermissionRule as StoredRule
+from zilean.db.policy import policy_from
+from zilean.db.records import HistoryEntry
 from zilean.db.records import QueueEntry as StoredEntry
 from zilean.db.repos.audit import AuditRepo
 from zilean.db.repos.history import HistoryRepo
@@ -44,22 +44,6 @@ def loop_to_db(mode: LoopMode) -> Any:
 def loop_from_db(name: str) -> LoopMode:
     """The core loop mode of a stored name."""
     return _FROM_DB.get(name, LoopMode.OFF)
-
-
-def policy_from(settings: GuildSettings, rules: Sequence[StoredRule]) -> GuildPolicy:
-    """The permission policy of a guild from its stored settings and rules (@everyone is the guild id)."""
-    converted = tuple(
-        PermissionRule(
-            role_id=rule.target_id if rule.target_kind == "role" else None,
-            user_id=rule.target_id if rule.target_kind == "user" else None,
-            play=rule.can_play,
-            skip=rule.can_skip,
-            clear=rule.can_clear,
-            settings=rule.can_settings,
-        )
-        for rule in rules
-    )
-    return GuildPolicy(dj_role_id=settings.dj_role_id, rules=converted, everyone_role_id=settings.guild_id)
 
 
 class Store:
@@ -119,7 +103,3 @@ class Store:
         saved = await self.player.save(state)
         if publish and self.events is not None:
             await self.events.publish_player(saved)
-
-    async def audit_discord(self, guild_id: int, actor_id: int, action: str, /, **detail: Any) -> None:
-        """Record who did what from Discord."""
-        await self.audit.record(guild_id, actor_id, "discord", action, detail)

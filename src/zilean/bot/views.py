@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from zilean.bot import embeds
+from zilean.bot import audit, embeds
 from zilean.bot.checks import actor_for, scene_for
 from zilean.bot.formatting import clip, duration
 from zilean.core.errors import ZileanError
@@ -67,6 +67,10 @@ class NowPlayingView(discord.ui.View):
         except ZileanError as exc:
             await interaction.response.send_message(embed=embeds.error(exc.message), ephemeral=True)
             return
+        assert interaction.guild is not None  # _authorised returned a session
+        await audit.record(
+            self.bot, interaction.guild.id, interaction.user.id, "discord", f"button_{change.__name__}", {}
+        )
         card = session.announcer.card()
         if card is not None and interaction.message is not None:
             embed, view = card
@@ -81,14 +85,14 @@ class NowPlayingView(discord.ui.View):
     async def pause_button(
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
     ) -> None:
-        async def toggle(session: GuildSession) -> str:
+        async def pause(session: GuildSession) -> str:
             if session.paused:
                 await session.resume()
                 return "Resumed."
             await session.pause()
             return "Paused."
 
-        await self._run(interaction, Action.CONTROL, toggle)
+        await self._run(interaction, Action.CONTROL, pause)
 
     @discord.ui.button(
         label="Skip", emoji="⏭️", style=discord.ButtonStyle.secondary, custom_id="zilean:np:skip"
@@ -118,12 +122,12 @@ class NowPlayingView(discord.ui.View):
     async def loop_button(
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
     ) -> None:
-        async def cycle(session: GuildSession) -> str:
+        async def loop(session: GuildSession) -> str:
             mode = NEXT_LOOP[session.queue.loop]
             await session.edit(lambda queue: setattr(queue, "loop", mode))
             return f"Loop: {embeds.LOOP_LABELS[mode]}."
 
-        await self._run(interaction, Action.CONTROL, cycle)
+        await self._run(interaction, Action.CONTROL, loop)
 
     @discord.ui.button(
         label="Shuffle", emoji="🔀", style=discord.ButtonStyle.secondary, custom_id="zilean:np:shuffle"

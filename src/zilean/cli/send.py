@@ -67,7 +67,7 @@ async def _run(settings: Settings, args: argparse.Namespace, payload: dict[str, 
     bus = Bus(db)
     try:
         await bus.start()
-        command = await bus.submit(args.guild_id, args.action, payload, user_id=args.user_id)
+        command = await bus.submit(args.guild_id, args.action, payload, user_id=args.user_id, origin="cli")
         if args.no_wait:
             print(f"queued: command {command.id}")
             return EXIT_DONE

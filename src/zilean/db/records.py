@@ -16,6 +16,8 @@ ChannelKind = Literal["voice", "text"]
 
 DEFAULT_VOLUME = 100  # shown percent; the gain applied is volume / 100 × 0.25
 DEFAULT_IDLE_TIMEOUT_S = 300
+DEFAULT_VOTE_SKIP_RATIO = 0.5
+DEFAULT_AUDIT_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,10 @@ class GuildSettings:
     always_on: bool = False
     announce_channel_id: int | None = None
     updated_at: datetime | None = None
+    vote_skip_ratio: float = DEFAULT_VOTE_SKIP_RATIO
+    max_track_length_s: int | None = None  # None: no limit
+    max_queue_per_member: int | None = None  # None: no limit
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
 
 
 @dataclass(frozen=True, slots=True)

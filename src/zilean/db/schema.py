@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -77,8 +78,15 @@ guild_settings = Table(
     Column("always_on", Boolean, nullable=False, server_default=text("false")),  # 24/7 mode
     Column("announce_channel_id", BigInteger),
     Column("updated_at", Timestamp, nullable=False),
+    # A skip vote passes with more than this fraction of the listeners.
+    Column("vote_skip_ratio", Float, nullable=False, server_default=text("0.5")),
+    Column("max_track_length_s", Integer),  # NULL: no limit
+    Column("max_queue_per_member", Integer),  # queued tracks per member; NULL: no limit
+    Column("audit_retention_days", Integer, nullable=False, server_default=text("90")),
     CheckConstraint("volume BETWEEN 0 AND 200", name="volume_range"),
     CheckConstraint("idle_timeout_s >= 0", name="idle_timeout_positive"),
+    CheckConstraint("vote_skip_ratio > 0 AND vote_skip_ratio <= 1", name="vote_skip_ratio_range"),
+    CheckConstraint("audit_retention_days >= 1", name="audit_retention_positive"),
     _one_of("loop_mode", LOOP_MODES, "loop_mode_known"),
 )
 
@@ -196,6 +204,8 @@ commands = Table(
     Column("action", String(32), nullable=False),
     Column("payload", Json, nullable=False, server_default=text("'{}'")),
     Column("user_id", BigInteger),
+    # Where the command came from ("web" or "cli"); the bot's audit log records it.
+    Column("origin", String(8), nullable=False, server_default=text("'web'")),
     Column("status", String(10), nullable=False, server_default=text("'pending'")),
     Column("outcome", Text),
     Column("claimed_by", String(64)),
@@ -205,6 +215,7 @@ commands = Table(
     Index(None, "status", "guild_id", "id"),  # the claim query: pending rows of my guilds, oldest first
     Index(None, "guild_id", "id"),
     _one_of("status", COMMAND_STATUSES, "status_known"),
+    _one_of("origin", AUDIT_ORIGINS, "origin_known"),
 )
 
 # The bus, bot → web: append-only; listeners read rows with id > last seen.
@@ -238,8 +249,12 @@ audit_log = Table(
     Column("origin", String(8), nullable=False),
     Column("action", String(48), nullable=False),
     Column("detail", Json, nullable=False, server_default=text("'{}'")),
-    Column("at", Timestamp, nullable=False),
+    Column("at", Timestamp, nullable=False, index=True),  # pruning by age
     Index(None, "guild_id", "id"),
+    # The dashboard's filters, newest first (keyset pagination on id).
+    Index(None, "guild_id", "actor_id", "id"),
+    Index(None, "guild_id", "action", "id"),
+    Index(None, "guild_id", "origin", "id"),
     _one_of("origin", AUDIT_ORIGINS, "origin_known"),
 )
 

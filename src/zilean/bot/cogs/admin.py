@@ -13,6 +13,7 @@ from zilean.bot.checks import in_guild, requires
 from zilean.bot.cogs.base import CogBase, Ctx
 from zilean.bot.errors import send
 from zilean.core.errors import ZileanError
+from zilean.core.limits import clock
 from zilean.core.permissions import Action as Act
 from zilean.core.permissions import Capability
 from zilean.db.errors import InvalidSettingError
@@ -21,6 +22,7 @@ Flag = Literal["play", "skip", "clear", "settings"]
 Verdict = Literal["allow", "deny", "default"]
 VERDICTS: dict[str, bool | None] = {"allow": True, "deny": False, "default": None}
 SHOWN = {True: "✅", False: "⛔", None: "·"}
+WORDS = {value: word for word, value in VERDICTS.items()}
 
 
 class Admin(CogBase):
@@ -40,17 +42,26 @@ class Admin(CogBase):
             f"24/7: {'on' if s.always_on else 'off'}",
             "Announce channel: "
             + (f"<#{s.announce_channel_id}>" if s.announce_channel_id else "where commands are used"),
+            f"Vote-skip ratio: more than {s.vote_skip_ratio:.0%} of listeners",
+            "Longest track: " + (clock(s.max_track_length_s) if s.max_track_length_s else "no limit"),
+            "Queued tracks per member: "
+            + (str(s.max_queue_per_member) if s.max_queue_per_member else "no limit"),
+            f"Audit log kept: {s.audit_retention_days} days",
         ]
         await send(ctx, embeds.info("\n".join(lines), "Settings"))
 
     async def _update(self, ctx: Ctx, text: str, **changes: object) -> None:
         assert ctx.guild is not None
+        before = await self.bot.sessions.guild_settings(ctx.guild.id, fresh=True)
         try:
-            await self.bot.sessions.update_settings(ctx.guild.id, **changes)
+            after = await self.bot.sessions.update_settings(ctx.guild.id, **changes)
         except InvalidSettingError as exc:
             raise ZileanError(str(exc)) from None
         await self.audit(
-            ctx, "settings", **{k: v for k, v in changes.items() if isinstance(v, int | str | bool)}
+            ctx,
+            "settings",
+            before={name: getattr(before, name) for name in changes},
+            after={name: getattr(after, name) for name in changes},
         )
         await self.reply(ctx, text)
 
@@ -92,6 +103,40 @@ class Admin(CogBase):
             f"Now-playing messages go to {channel.mention}." if channel else "Now-playing follows commands."
         )
         await self._update(ctx, text, announce_channel_id=channel.id if channel else None)
+
+    @settings.command(name="voteratio")
+    @app_commands.describe(ratio="A skip vote passes with more than this fraction of listeners (0.1–1)")
+    @requires(Act.SETTINGS)
+    async def settings_voteratio(self, ctx: Ctx, ratio: commands.Range[float, 0.01, 1.0]) -> None:
+        """Set how many listeners must vote to skip."""
+        await self._update(
+            ctx, f"A skip vote now needs more than {ratio:.0%} of listeners.", vote_skip_ratio=ratio
+        )
+
+    @settings.command(name="maxlength")
+    @app_commands.describe(seconds="The longest track members may queue (leave empty: no limit)")
+    @requires(Act.SETTINGS)
+    async def settings_maxlength(
+        self, ctx: Ctx, seconds: commands.Range[int, 1, 86_400] | None = None
+    ) -> None:
+        """Limit how long a queued track may be (DJs are exempt)."""
+        text = f"Tracks may be up to {clock(seconds)} long." if seconds else "No limit on track length."
+        await self._update(ctx, text, max_track_length_s=seconds)
+
+    @settings.command(name="maxqueue")
+    @app_commands.describe(tracks="How many tracks one member may have queued (leave empty: no limit)")
+    @requires(Act.SETTINGS)
+    async def settings_maxqueue(self, ctx: Ctx, tracks: commands.Range[int, 1, 10_000] | None = None) -> None:
+        """Limit how many tracks one member may have queued (DJs are exempt)."""
+        text = f"Each member may queue up to {tracks} tracks." if tracks else "No limit on queued tracks."
+        await self._update(ctx, text, max_queue_per_member=tracks)
+
+    @settings.command(name="auditdays")
+    @app_commands.describe(days="How many days the audit log keeps entries")
+    @requires(Act.SETTINGS)
+    async def settings_auditdays(self, ctx: Ctx, days: commands.Range[int, 1, 3650]) -> None:
+        """Set how long the audit log is kept."""
+        await self._update(ctx, f"The audit log keeps {days} days.", audit_retention_days=days)
 
     @commands.hybrid_command(name="247", aliases=["24/7", "alwayson"])
     @app_commands.describe(enabled="on keeps me in voice even when idle")
@@ -141,8 +186,18 @@ class Admin(CogBase):
         assert ctx.guild is not None
         kind = "role" if isinstance(target, discord.Role) else "user"
         column = "can_" + Capability(action).value
+        old = await self.bot.store.permissions.get(ctx.guild.id, kind, target.id)
+        before = WORDS[getattr(old, column) if old is not None else None]
         await self.bot.store.permissions.set(ctx.guild.id, kind, target.id, **{column: VERDICTS[verdict]})
-        await self.audit(ctx, "permissions", target=f"{kind}:{target.id}", flag=action, verdict=verdict)
+        await self.audit(
+            ctx,
+            "permissions",
+            target=f"{kind}:{target.id}",
+            flag=action,
+            verdict=verdict,
+            before={action: before},
+            after={action: verdict},
+        )
         await self.reply(ctx, f"{target.mention}: {action} → {verdict}.")
 
     @permissions.command(name="reset")
@@ -153,6 +208,8 @@ class Admin(CogBase):
         assert ctx.guild is not None
         kind = "role" if isinstance(target, discord.Role) else "user"
         removed = await self.bot.store.permissions.delete(ctx.guild.id, kind, target.id)
+        if removed:
+            await self.audit(ctx, "permissions_reset", target=f"{kind}:{target.id}")
         await self.reply(
             ctx, f"Rules for {target.mention} removed." if removed else "There were no rules to remove."
         )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from zilean.bot import embeds
+from zilean.bot import audit, embeds
 from zilean.bot.errors import send
 from zilean.core.errors import ZileanError
 
@@ -57,12 +57,5 @@ class CogBase(commands.Cog):
         await send(ctx, embeds.info(text, title))
 
     async def audit(self, ctx: Ctx, what: str, /, **detail: Any) -> None:
-        """Record the action in the audit log (failures there never fail the command)."""
-        if ctx.guild is None:
-            return
-        try:
-            await self.bot.store.audit_discord(ctx.guild.id, ctx.author.id, what, **detail)
-        except Exception:
-            import logging
-
-            logging.getLogger(__name__).warning("could not write the audit log", exc_info=True)
+        """Record the action in the audit log, with its origin (failures there never fail the command)."""
+        await audit.record_command(ctx, what, detail)

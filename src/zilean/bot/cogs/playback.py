@@ -16,7 +16,8 @@ from zilean.bot.cogs.base import CogBase, Ctx
 from zilean.bot.errors import NONE, send
 from zilean.bot.views import SearchPicker
 from zilean.core.errors import ZileanError
-from zilean.core.permissions import Action, vote_passes, votes_needed
+from zilean.core.limits import Admitted, QueueLimits, admit
+from zilean.core.permissions import Action, Basis, vote_passes, votes_needed
 from zilean.core.queue import Placement
 from zilean.core.sources import LoadFailed, NoMatches, PlaylistLoaded, TrackLoaded
 from zilean.core.sources.results import LoadResult
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 Position = Literal["end", "next", "now"]
 PLACEMENTS = {"end": Placement.END, "next": Placement.NEXT, "now": Placement.NOW, None: Placement.END}
 SEARCH_RESULTS = 5
+UNLIMITED = frozenset({Basis.OWNER, Basis.ADMINISTRATOR, Basis.DJ_ROLE})  # queue limits don't bind them
 
 
 class Playback(CogBase):
@@ -117,6 +119,7 @@ class Playback(CogBase):
                 session = await self.session(ctx)
                 await self.ensure_voice(ctx, session)
                 chosen = dataclasses.replace(track, requester_id=ctx.author.id)
+                await self._admit(ctx, session, [chosen], decision.basis)
                 _, where = await session.add([chosen])
                 embed = embeds.track_added(chosen, where or None, playing_now=where == 0)
             except ZileanError as exc:
@@ -138,8 +141,10 @@ class Playback(CogBase):
         session = await self.session(ctx)
         await self.ensure_voice(ctx, session)
         requester = ctx.author.id
+        basis = getattr(getattr(ctx, "decision", None), "basis", None)
         if isinstance(result, TrackLoaded):
             track = dataclasses.replace(result.track, requester_id=requester)
+            await self._admit(ctx, session, [track], basis)
             _, where = await session.add([track], placement)
             await self.audit(ctx, "play", title=track.title, url=track.url)
             await send(ctx, embeds.track_added(track, where or None, playing_now=where == 0))
@@ -148,10 +153,24 @@ class Playback(CogBase):
         tracks = [dataclasses.replace(t, requester_id=requester) for t in result.tracks]
         if not tracks:
             raise ZileanError("That playlist is empty.")
+        admitted = await self._admit(ctx, session, tracks, basis)
+        tracks = admitted.tracks
         await session.add(tracks, placement)
         await self.audit(ctx, "play_playlist", name=result.name, count=len(tracks))
         total = sum(t.duration_ms or 0 for t in tracks)
         await send(ctx, embeds.playlist_added(result.name, len(tracks), total, result.truncated_from))
+        if admitted.note:
+            await self.reply(ctx, f"Not everything was queued: {admitted.note}.")
+
+    async def _admit(self, ctx: Ctx, session: Any, tracks: list[Track], basis: Basis | None) -> Admitted:
+        """The tracks this server's per-member limits let the author queue (LimitReached: none)."""
+        if basis in UNLIMITED:
+            return Admitted(tracks)
+        assert ctx.guild is not None
+        settings = await self.bot.sessions.guild_settings(ctx.guild.id)
+        limits = QueueLimits(settings.max_track_length_s, settings.max_queue_per_member)
+        mine = sum(1 for entry in session.queue.upcoming if entry.track.requester_id == ctx.author.id)
+        return admit(tracks, limits, mine)
 
     @commands.hybrid_command(name="pause")
     @in_guild()
@@ -201,14 +220,19 @@ class Playback(CogBase):
         if ctx.author.id not in listeners:
             raise Refused("Join my voice channel to vote.")
         session.skip_votes.add(ctx.author.id)
-        needed = votes_needed(len(listeners))
+        ratio = (await self.bot.sessions.guild_settings(ctx.guild.id)).vote_skip_ratio
+        needed = votes_needed(len(listeners), ratio)
         have = len(session.skip_votes & listeners)
-        if vote_passes(session.skip_votes, listeners):
+        why = ctx.decision.reason  # type: ignore[attr-defined]  # the policy's refusal of an outright skip
+        if vote_passes(session.skip_votes, listeners, ratio):
             await session.skip()
             await self.audit(ctx, "skip_vote_passed", votes=have)
-            await self.reply(ctx, f"⏭️ Vote passed ({have}/{needed}). Skipped.")
+            await self.reply(ctx, f"{why}\n⏭️ Vote passed ({have}/{needed}). Skipped.")
         else:
-            await self.reply(ctx, f"🗳️ Skip vote: {have}/{needed}. More listeners must vote with `skip`.")
+            await self.audit(ctx, "skip_vote", votes=have, needed=needed)
+            await self.reply(
+                ctx, f"{why}\n🗳️ Skip vote: {have}/{needed}. More listeners must vote with `skip`."
+            )
 
     @commands.hybrid_command(name="stop")
     @in_guild()

@@ -66,6 +66,11 @@ class CommandQueue:
         self._pg = db.dialect == "postgresql"
 
     @property
+    def connector(self) -> Connector:
+        """The database connection the queue writes through (maintenance prunes the audit log on it)."""
+        return self._db
+
+    @property
     def postgres(self) -> bool:
         """True on PostgreSQL (claims lock rows; NOTIFY wakes other processes)."""
         return self._pg
@@ -73,7 +78,12 @@ class CommandQueue:
     # --- web / CLI side ----------------------------------------------------------------------
 
     async def submit(
-        self, guild_id: int, action: str, payload: dict[str, Any] | None = None, user_id: int | None = None
+        self,
+        guild_id: int,
+        action: str,
+        payload: dict[str, Any] | None = None,
+        user_id: int | None = None,
+        origin: str = "web",
     ) -> Command:
         """Queue a command for the bot that owns the guild; returns the stored row."""
         values = {
@@ -81,6 +91,7 @@ class CommandQueue:
             "action": action,
             "payload": payload or {},
             "user_id": user_id,
+            "origin": origin,
             "status": "pending",
             "created_at": utcnow(),
         }

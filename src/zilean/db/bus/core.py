@@ -106,10 +106,16 @@ class Bus:
     # --- web / CLI ---------------------------------------------------------------------------
 
     async def submit(
-        self, guild_id: int, action: str, payload: dict[str, Any] | None = None, *, user_id: int | None
+        self,
+        guild_id: int,
+        action: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        user_id: int | None,
+        origin: str = "web",
     ) -> Command:
-        """Queue a command (as the dashboard does) without waiting."""
-        return await self.commands.submit(guild_id, action, payload, user_id)
+        """Queue a command (as the dashboard does, or `zilean send` with origin "cli") without waiting."""
+        return await self.commands.submit(guild_id, action, payload, user_id, origin)
 
     async def wait(self, command_id: int, timeout_s: float) -> Command:
         """Wait for a command's outcome; a command whose bot is offline expires meanwhile."""
@@ -130,9 +136,10 @@ class Bus:
         *,
         user_id: int | None,
         timeout_s: float = 30.0,
+        origin: str = "web",
     ) -> Command:
         """Queue a command and wait for its outcome (the returned command may still be pending)."""
-        command = await self.submit(guild_id, action, payload, user_id=user_id)
+        command = await self.submit(guild_id, action, payload, user_id=user_id, origin=origin)
         return await self.wait(command.id, timeout_s)
 
     async def owner_of(self, guild_id: int) -> BotProcess | None:

@@ -78,6 +78,7 @@ class Command:
     created_at: datetime | None = None
     claimed_at: datetime | None = None
     finished_at: datetime | None = None
+    origin: str = "web"  # "web" or "cli": what the bot's audit log records
 
     @property
     def final(self) -> bool:
@@ -131,6 +132,7 @@ def command_from(row: Mapping[Any, Any]) -> Command:
         created_at=as_utc(row["created_at"]),
         claimed_at=as_utc(row["claimed_at"]),
         finished_at=as_utc(row["finished_at"]),
+        origin=row.get("origin") or "web",
     )
 
 

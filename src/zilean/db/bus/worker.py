@@ -32,6 +32,7 @@ from zilean.db.bus.records import (
 )
 from zilean.db.bus.signal import COMMANDS, Wakeup
 from zilean.db.connector import utcnow
+from zilean.db.repos.audit import AuditRepo
 from zilean.db.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -282,9 +283,15 @@ class BotWorker:
 
 
 async def prune(commands: CommandQueue, events: EventLog, timing: WorkerTiming) -> tuple[int, int]:
-    """Delete old finished commands and old events; returns how many of each."""
+    """Delete old finished commands and old events (and audit entries past their guild's retention);
+    returns how many commands and events."""
     old_commands = await commands.prune(timedelta(seconds=timing.keep_commands_s))
     old_events = await events.prune(timedelta(seconds=timing.keep_events_s))
     if old_commands or old_events:
         log.info("pruned %d command(s) and %d event(s)", old_commands, old_events)
+    old_audit = await AuditRepo(commands.connector).prune_expired()
+    if old_audit:
+        log.info(
+            "pruned %d audit log entr%s past their retention", old_audit, "y" if old_audit == 1 else "ies"
+        )
     return old_commands, old_events

@@ -39,6 +39,10 @@ class GuildSettingsRepo:
             always_on=bool(row["always_on"]),
             announce_channel_id=row["announce_channel_id"],
             updated_at=as_utc(row["updated_at"]),
+            vote_skip_ratio=float(row["vote_skip_ratio"]),
+            max_track_length_s=row["max_track_length_s"],
+            max_queue_per_member=row["max_queue_per_member"],
+            audit_retention_days=row["audit_retention_days"],
         )
 
     async def update(self, guild_id: int, **changes: Any) -> GuildSettings:
@@ -69,4 +73,12 @@ def _checked(name: str, value: Any) -> Any:
         return validate.non_negative("the idle timeout", value)
     if name == "always_on":
         return bool(value)
+    if name == "vote_skip_ratio":
+        return validate.ratio("the vote-skip ratio", value)
+    if name == "max_track_length_s":
+        return validate.optional_positive("the maximum track length", value)
+    if name == "max_queue_per_member":
+        return validate.optional_positive("the queue limit per member", value)
+    if name == "audit_retention_days":
+        return validate.positive("the audit log's retention", value)
     return value  # Discord ids (dj role, announce channel) or None

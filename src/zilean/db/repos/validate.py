@@ -49,3 +49,22 @@ def non_negative(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidSettingError(f"{name} must be a whole number of 0 or more")
     return value
+
+
+def positive(name: str, value: int) -> int:
+    """A whole number ≥ 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidSettingError(f"{name} must be a whole number of 1 or more")
+    return value
+
+
+def optional_positive(name: str, value: int | None) -> int | None:
+    """A whole number ≥ 1, or None for "no limit"."""
+    return None if value is None else positive(name, value)
+
+
+def ratio(name: str, value: float) -> float:
+    """A fraction above 0 and at most 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise InvalidSettingError(f"{name} must be a fraction above 0 and at most 1 (e.g. 0.5)")
+    return float(value)
