@@ -110,7 +110,7 @@ async def test_reconnect_and_lag_re_render_everything_and_losing_access_ends_the
     allowed[0] = False
     sub.queue.put_nowait(Event(9, 1, "queue", {}))
     rest = [item async for item in gen]
-    assert rest == [live.sse_message("gone", "You no longer have access to this server.")]
+    assert rest == [live.sse_message("gone", live.GONE_HTML)]
     assert sub.closed
 
 

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing an idle stream
 CHECK_S = 5.0  # how often an idle stream re-checks the bot's heartbeat and the viewer's membership
 RETRY_MS = 2000  # what the browser waits before reconnecting
+GONE_HTML = '<p class="banner">You are no longer a member of this server; this page has stopped updating.</p>'
 
 # Which fragments a kind of bus event changes. Unknown kinds (directory, voice…) re-render the banner.
 AFFECTS: dict[str, tuple[str, ...]] = {
@@ -90,7 +91,7 @@ async def stream(
                 lagged = True
             if not await still_allowed():
                 log.info("live stream of guild %s closed: the viewer lost access", subscription.guild_id)
-                yield sse_message("gone", "You no longer have access to this server.")
+                yield sse_message("gone", GONE_HTML)
                 return
             now_online = await bot_online()
             kinds = EVERYTHING if lagged else kinds_for(batch)

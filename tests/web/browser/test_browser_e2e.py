@@ -1,0 +1,231 @@
+"""End to end in a real browser: the sandbox (Discord), the real bot and the dashboard, as `zilean run`.
+
+The tests run in order on one stack and build on each other like a session would: log in, join,
+play, pause, volume, a second viewer, reorder, a Discord skip, then the refusals (CSRF, a member who
+leaves, the limiter) and logout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from browser_kit import PHONE
+from e2e_stack import Stack, running_stack
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from bot.bot_harness import SOURCE_AMPLITUDE, level
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+SOURCE_RMS = SOURCE_AMPLITUDE / 2**0.5
+LIVE = 15_000  # ms a live change may take to show (a bound for a condition, not a measured time)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+async def log_in(browser: Browser, stack: Stack, username: str) -> tuple[BrowserContext, Page]:
+    """A person opens the dashboard and logs in through the sandbox's OAuth2 page."""
+    context = await browser.new_context(base_url=stack.web.base_url, viewport=PHONE)
+    page = await context.new_page()
+    await page.goto("/")
+    await page.get_by_role("link", name="Login with Discord").click()
+    await page.wait_for_url(f"{stack.sandbox.base_url}/oauth2/authorize*")
+    await page.select_option("select[name=user_id]", str(stack.driver.users[username]))
+    await page.get_by_role("button", name="Authorize").click()
+    await page.wait_for_url(f"{stack.web.base_url}/guilds")
+    return context, page
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def alice(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
+    context, page = await log_in(browser, stack, "alice")
+    yield page
+    await context.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bob(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
+    context, page = await log_in(browser, stack, "bob")
+    await page.goto(f"/guilds/{stack.driver.guild_id}")
+    yield page
+    await context.close()
+
+
+def player_url(stack: Stack) -> str:
+    return f"{stack.web.base_url}/guilds/{stack.driver.guild_id}"
+
+
+async def toast(page: Page, pattern: str) -> None:
+    """A toast matching `pattern` shows up (the bot's reply or refusal)."""
+    await expect(page.locator(".toast").filter(has_text=re.compile(pattern, re.I))).not_to_have_count(
+        0, timeout=LIVE
+    )
+
+
+async def packets_stop(stack: Stack) -> int:
+    """Wait until the receiver gets no new packets between two looks; returns the count."""
+    previous = -1
+    for _ in range(60):
+        count = int((await stack.driver.voice())["packets"])
+        if count == previous:
+            return count
+        previous = count
+        await asyncio.sleep(0.5)
+    raise AssertionError("packets kept arriving")
+
+
+async def test_log_in_through_the_sandbox_and_see_the_guild(stack: Stack, alice: Page) -> None:
+    guild = stack.sandbox.world.guilds[stack.driver.guild_id]
+    link = alice.get_by_role("link", name=guild.name)
+    await expect(link).to_be_visible()
+    await link.click()
+    await alice.wait_for_url(player_url(stack))
+    await expect(alice.get_by_role("heading", name=guild.name)).to_be_visible()
+
+
+async def test_join_my_voice_channel_then_play_and_hear_it(stack: Stack, alice: Page) -> None:
+    await stack.driver.join_voice("alice")
+    await alice.reload()
+    await alice.get_by_role("button", name="Join my voice channel").click()
+    await toast(alice, "joined|connected|music")
+    await alice.get_by_label("Link, search words or local: query").fill("tone 440")
+    await alice.get_by_role("button", name="Add", exact=True).click()
+    await alice.get_by_role("button", name="Add Tone 440").click()
+    await toast(alice, "tone 440")
+    await stack.driver.packets_flowing()
+    await expect(alice.locator(".np-title")).to_contain_text("Tone 440", timeout=LIVE)  # live, no reload
+
+
+async def test_pause_from_the_page_stops_the_packets(stack: Stack, alice: Page) -> None:
+    await alice.get_by_role("button", name="Pause").click()
+    await toast(alice, "paus")
+    stopped = await packets_stop(stack)
+    await asyncio.sleep(1.0)
+    assert (await stack.driver.voice())["packets"] == stopped
+    await expect(alice.get_by_role("button", name="Resume")).to_be_visible(timeout=LIVE)
+    await alice.get_by_role("button", name="Resume").click()
+    await toast(alice, "resum")
+    await stack.driver.packets_flowing()
+
+
+async def test_the_volume_slider_at_200_gives_half_the_source_level(stack: Stack, alice: Page) -> None:
+    await alice.locator("#volume").fill("200")
+    await toast(alice, "200")
+    start = (await stack.driver.voice())["packets"]
+    await stack.driver.wait_voice(lambda s: s["packets"] >= start + 60)
+    assert level(await stack.driver.listen(0.8)) == pytest.approx(0.5 * SOURCE_RMS, rel=0.10)
+
+
+async def test_a_second_browser_sees_each_change_live(stack: Stack, alice: Page, bob: Page) -> None:
+    one = bob.get_by_role("button", name="One (loop)")
+    await expect(one).to_have_attribute("aria-pressed", "false")
+    await alice.get_by_role("button", name="One (loop)").click()  # the tone repeats: the queue stays put
+    await expect(one).to_have_attribute("aria-pressed", "true", timeout=LIVE)
+    await expect(bob.locator("#volume-out")).to_have_text("200 %", timeout=LIVE)
+    echo = bob.get_by_role("button", name="echo", exact=True)
+    await alice.get_by_role("button", name="echo", exact=True).click()
+    await expect(echo).to_have_attribute("aria-pressed", "true", timeout=LIVE)
+    await alice.get_by_role("button", name="echo", exact=True).click()
+    await expect(echo).to_have_attribute("aria-pressed", "false", timeout=LIVE)
+
+
+async def test_drag_reorder_shows_in_discords_queue(stack: Stack, alice: Page, bob: Page) -> None:
+    for name in ("steps.flac", "markdown.flac", "short660.flac"):
+        reply = await stack.driver.say("alice", f"=play local:{name}")
+        assert "queue" in reply.text.lower() or "added" in reply.text.lower(), reply.text
+    rows = alice.locator(".qe")
+    await expect(rows).to_have_count(3, timeout=LIVE)
+    await expect(rows.nth(2)).to_contain_text("Short 660")
+    handle = rows.nth(2).locator(".handle")
+    await handle.scroll_into_view_if_needed()
+    box, top = await handle.bounding_box(), await rows.nth(0).bounding_box()
+    assert box and top
+    await alice.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await alice.mouse.down()
+    await alice.mouse.move(box["x"] + 10, top["y"] + 5, steps=10)
+    await alice.mouse.up()
+    await toast(alice, "short 660|moved")
+    await expect(bob.locator(".qe").nth(0)).to_contain_text("Short 660", timeout=LIVE)  # the other viewer too
+    text = (await stack.driver.say("alice", "=queue")).text
+    places = [text.find(title) for title in ("Short 660", "Steps", "Loud")]
+    assert -1 not in places and places == sorted(places), text
+
+
+async def test_a_discord_skip_updates_the_open_page_without_reload(stack: Stack, alice: Page) -> None:
+    await alice.evaluate("window.zileanMarker = 'still here'")
+    reply = await stack.driver.say("alice", "=skip")
+    assert "skip" in reply.text.lower(), reply.text
+    await expect(alice.locator(".np-title")).to_contain_text("Short 660", timeout=LIVE)
+    assert await alice.evaluate("window.zileanMarker") == "still here"
+
+
+async def test_a_post_without_the_csrf_token_is_403(stack: Stack, alice: Page) -> None:
+    gid = stack.driver.guild_id
+    response = await alice.request.post(f"/guilds/{gid}/do/pause", form={"x": "1"})
+    assert response.status == 403
+    api = await alice.request.post(f"/api/servers/{gid}/pause", data={})
+    assert api.status == 403
+    token = await alice.locator('meta[name="csrf-token"]').get_attribute("content")
+    ok = await alice.request.post(
+        f"/api/servers/{gid}/volume", data={"volume": 200}, headers={"X-CSRF-Token": token or ""}
+    )
+    assert ok.status == 200, await ok.text()
+
+
+async def test_a_member_who_leaves_gets_404_at_once(stack: Stack, bob: Page) -> None:
+    gid = stack.driver.guild_id
+    body: dict[str, Any] = {
+        "guild_id": str(gid),
+        "user_id": str(stack.driver.users["bob"]),
+        "action": "leave",
+    }
+    (await stack.driver.http.post("/_sandbox/members", json=body)).raise_for_status()
+    await expect(bob.locator("#gone")).to_contain_text("no longer a member", timeout=LIVE)  # the open page
+    status = (await bob.request.get(f"/guilds/{gid}")).status
+    assert status == 404
+    assert (await bob.request.get(f"/api/servers/{gid}/status")).status == 404
+    await bob.goto("/guilds")
+    await expect(bob.get_by_role("link", name=stack.sandbox.world.guilds[gid].name)).to_have_count(0)
+
+
+async def test_the_limiter_answers_429_as_a_toast(browser: Browser, stack: Stack) -> None:
+    context, page = await log_in(browser, stack, "dj")
+    gid = stack.driver.guild_id
+    await page.goto(f"/guilds/{gid}")
+    token = await page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
+    limit = stack.settings.rate_limit_plays_per_min
+    for _ in range(limit):
+        response = await page.request.post(
+            f"/guilds/{gid}/do/play",
+            form={"query": "local:short660.flac"},
+            headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        )
+        assert response.status != 429
+    await page.get_by_label("Link, search words or local: query").fill("tone 440")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await page.get_by_role("button", name="Add Tone 440").click()
+    await toast(page, "too many")
+    await context.close()
+
+
+async def test_after_logout_the_old_cookie_opens_nothing(browser: Browser, stack: Stack, alice: Page) -> None:
+    cookies = await alice.context.cookies()
+    await alice.goto("/guilds")
+    await alice.get_by_role("button", name="Log out").click()
+    await expect(alice.get_by_role("link", name="Login with Discord")).to_be_visible()
+    thief = await browser.new_context(base_url=stack.web.base_url)
+    await thief.add_cookies(cookies)  # type: ignore[arg-type]
+    assert (await thief.request.get("/api/servers")).status == 401
+    page = await thief.new_page()
+    await page.goto(f"/guilds/{stack.driver.guild_id}")
+    assert not page.url.startswith(player_url(stack))
+    await thief.close()
