@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=1, le=65535)
     web_base_url: str = "http://127.0.0.1:8000"
+    # Where `zilean run` without a token puts the sandbox (0: any free port; `zilean sandbox --port`).
+    sandbox_port: int = Field(default=8765, ge=0, le=65535)
     # Dashboard sessions: idle and absolute lifetime (OWASP ASVS 7.3).
     session_idle_days: float = Field(default=7, gt=0, le=365)
     session_absolute_days: float = Field(default=30, gt=0, le=365)

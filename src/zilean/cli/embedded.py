@@ -28,7 +28,10 @@ async def with_dashboard(bot: Any, settings: Settings, token: str, plan: Dashboa
     bus = bot.bus
     sock = bind(plan.host, plan.port)
     port = sock.getsockname()[1]
-    if plan.port == 0 or settings.web_port != port:
+    # Unless WEB_BASE_URL is set (a proxy in front), the dashboard is where it listens: WEB_PORT alone
+    # must not leave the printed address and the OAuth redirect on the default port.
+    derived = "web_base_url" not in settings.model_fields_set
+    if plan.port == 0 or settings.web_port != port or derived:
         settings = settings.model_copy(
             update={"web_base_url": f"http://{plan.host}:{port}", "web_port": port}
         )

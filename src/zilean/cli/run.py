@@ -37,6 +37,7 @@ def _run(args: argparse.Namespace, settings: Settings | None) -> int:
         print("No DISCORD_TOKEN is configured: running offline, with a built-in stand-in for Discord.")
         sandbox_args = default_args(args.debug)
         sandbox_args.quiet = True  # one address to open: the dashboard
+        sandbox_args.port = settings.sandbox_port
         return serve(sandbox_args, settings)
     asyncio.run(run_bot_and_dashboard(settings))
     return 0
