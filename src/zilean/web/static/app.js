@@ -138,11 +138,31 @@
     drag = null;
     d.item.classList.remove("dragging");
     var to = rowIndex(d.item);
-    if (cancelled || !d.moved || to === d.from) return;
+    if (cancelled || !d.moved || to === d.from) {
+      if (heldQueue !== null) htmx.swap(document.getElementById("queue"), heldQueue, { swapStyle: "innerHTML" });
+      heldQueue = null;
+      return;
+    }
+    heldQueue = null; // the move's own update follows
     renumber(d.list);
     var values = { entry_id: d.item.dataset.entryId, to: String(to + 1), csrf_token: csrf };
-    htmx.ajax("POST", d.list.dataset.moveUrl, { source: d.item, values: values, swap: "none" });
+    htmx.ajax("POST", d.list.dataset.moveUrl, { source: d.item, values: values, swap: "none" }).then(function () {
+      // Refused (toast shown): put the rows back as the server has them.
+      if (d.item.isConnected && d.item.failedMove) htmx.ajax("GET", d.list.dataset.rowsUrl, { target: d.list, swap: "innerHTML" });
+    });
   }
+  // A live queue update during a drag would pull the row from under the pointer: hold it until the drop.
+  var heldQueue = null;
+  document.body.addEventListener("htmx:sseBeforeMessage", function (e) {
+    if (drag && e.target.id === "queue") {
+      heldQueue = e.detail.data;
+      e.preventDefault();
+    }
+  });
+  document.body.addEventListener("htmx:responseError", function (e) {
+    var src = e.detail.elt;
+    if (src && src.classList && src.classList.contains("qe")) src.failedMove = true;
+  });
   document.addEventListener("pointerup", function () { endDrag(false); });
   document.addEventListener("pointercancel", function () { endDrag(true); });
   function rows(list) { return Array.prototype.filter.call(list.children, function (c) { return c.classList.contains("qe"); }); }
