@@ -26,6 +26,10 @@ from zilean.core.track import Track
 log = logging.getLogger(__name__)
 
 Position = Literal["end", "next", "now"]
+NOW_NEEDS_SKIP = (
+    "This server's rules don't let you skip outright, and `now` would skip the current track. "
+    "Use `next` to play it after this one."
+)
 PLACEMENTS = {"end": Placement.END, "next": Placement.NEXT, "now": Placement.NOW, None: Placement.END}
 SEARCH_RESULTS = 5
 UNLIMITED = frozenset({Basis.OWNER, Basis.ADMINISTRATOR, Basis.DJ_ROLE})  # queue limits don't bind them
@@ -80,6 +84,13 @@ class Playback(CogBase):
             file = ctx.message.attachments[0]
         if file is None and not (query and query.strip()):
             raise ZileanError("Tell me what to play: a link, some search words, or attach a file.")
+        if position == "now":
+            # `now` ends the current track: that is a skip, and needs the skip permission (no vote).
+            skipping = await decision_for(ctx, Action.SKIP)
+            if skipping.may_vote:  # `=skip` would only count as a vote: there is no vote for `now`
+                raise Refused(NOW_NEEDS_SKIP)
+            if not skipping.allowed:
+                raise Refused(skipping.reason)
         await ctx.defer()  # resolving can take longer than Discord's 3 s
         if file is not None:
             result = await self.bot.resolver.resolve_file(file.url, file.filename)
