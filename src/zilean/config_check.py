@@ -6,6 +6,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from zilean.config import Settings, is_placeholder
+from zilean.core.redact import redact_url
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -16,7 +17,7 @@ def database_url_problem(url: str) -> str | None:
         parsed = make_url(url)
     except ArgumentError:
         return (
-            f"DATABASE_URL {url!r} is not a database URL; use e.g. "
+            f"DATABASE_URL {redact_url(url)!r} is not a database URL; use e.g. "
             "sqlite+aiosqlite:///./data/zilean.db or postgresql+asyncpg://user:pass@host/db"
         )
     if parsed.drivername == "postgresql" or parsed.drivername == "postgres":

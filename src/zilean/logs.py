@@ -8,8 +8,16 @@ from pathlib import Path
 
 from zilean.core.errors import ConfigError
 from zilean.core.logctx import current_guild
+from zilean.core.redact import redact_urls
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [guild=%(guild)s] %(message)s"
+
+
+class RedactingFormatter(logging.Formatter):
+    """The standard format, with URL passwords hidden in the message and any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_urls(super().format(record))
 
 
 class GuildFilter(logging.Filter):
@@ -32,7 +40,7 @@ def setup_logging(log_dir: Path, level: str, *, debug: bool = False, filename: s
     except OSError as exc:
         raise ConfigError(f"cannot write logs to {log_dir} ({exc.strerror}); set LOG_DIR") from exc
     console = logging.StreamHandler()
-    formatter = logging.Formatter(FORMAT)
+    formatter = RedactingFormatter(FORMAT)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

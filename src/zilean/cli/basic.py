@@ -7,6 +7,7 @@ import argparse
 from zilean import __version__
 from zilean.config import Settings
 from zilean.config_check import fatal_problems, problems
+from zilean.core.redact import redact_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +29,7 @@ def _config_check(args: argparse.Namespace, settings: Settings | None) -> int:
     assert settings is not None
     found = problems(settings)
     print(f"environment: {settings.environment.value}")
-    print(f"database:    {settings.database_url}")
+    print(f"database:    {redact_url(settings.database_url)}")
     for problem in found:
         print(f"problem: {problem}")
     if not found:

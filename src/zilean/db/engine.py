@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from zilean.core.redact import redact_url
 from zilean.db.errors import DatabaseError, describe_connect_error
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,8 @@ def parse_url(raw: str) -> URL:
 
 
 def _redact(raw: str) -> str:
-    """The URL without a password, for messages."""
-    try:
-        return make_url(raw).render_as_string(hide_password=True)
-    except ArgumentError:
-        return raw if "@" not in raw else "…@" + raw.rsplit("@", 1)[1]
+    """The URL without a password, for messages (a malformed one too)."""
+    return redact_url(raw.strip())
 
 
 def display_url(url: URL) -> str:
