@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from zilean.bot import embeds
@@ -65,3 +67,10 @@ def test_embeds_stay_inside_discord_limits() -> None:
     added = embeds.track_added(long, 3)
     assert len(added.description or "") <= 4096 and len(added) <= 6000
     assert embeds.page_count(0) == 1 and embeds.page_count(10) == 1 and embeds.page_count(11) == 2
+
+
+def test_a_title_that_is_a_masked_link_stays_text() -> None:
+    phish = "[Free Nitro](https://phish.example)"
+    assert re.search(r"(?<!\\)[\[\]()]", safe(phish)) is None  # every bracket escaped
+    link = track_link(Track(phish, "https://example.com/x", "http"))
+    assert link == "[\\[Free Nitro\\]\\(https://phish.example\\)](https://example.com/x)"

@@ -7,6 +7,7 @@ import re
 import discord
 
 from zilean.core.errors import ZileanError
+from zilean.core.text import escape_markdown
 from zilean.core.track import Track
 
 # Discord's documented embed limits.
@@ -28,7 +29,8 @@ def clip(text: str, limit: int) -> str:
 
 def safe(text: str, limit: int = TITLE_LIMIT) -> str:
     """User- or site-provided text made inert: markdown and mentions escaped, then clipped."""
-    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text.replace("\n", " ")))
+    # Our escape, not discord.utils.escape_markdown: that one leaves [text](url) links alone.
+    escaped = discord.utils.escape_mentions(escape_markdown(text))
     return clip(escaped, limit)
 
 
@@ -53,8 +55,7 @@ def track_link(track: Track, limit: int = TITLE_LIMIT) -> str:
     title = safe(track.title, limit)
     if not linkable:
         return title
-    # Brackets would end the link text early; escape_markdown leaves them alone.
-    return "[" + title.replace("[", "\\[").replace("]", "\\]") + f"]({url})"
+    return f"[{title}]({url})"  # brackets in the title are escaped: they cannot end the link text early
 
 
 def progress_bar(position_ms: int, duration_ms: int | None, width: int = 18) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from zilean.core.errors import SourceError
 from zilean.core.media import MediaInput
+from zilean.core.text import quoted_title
 from zilean.core.track import Track
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class Library:
         relative = track.url.removeprefix(LOCAL_PREFIX)
         path = (self.root / relative).resolve()
         if not path.is_relative_to(self.root) or not path.is_file():
-            raise SourceError(f"“{track.title}” is no longer in the music folder.")
+            raise SourceError(f"{quoted_title(track.title)} is no longer in the music folder.")
         return MediaInput(location=str(path), is_local_file=True)
 
     def close(self) -> None:

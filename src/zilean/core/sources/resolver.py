@@ -18,6 +18,7 @@ from zilean.core.sources.results import LoadFailed, LoadResult, NoMatches, Playl
 from zilean.core.sources.spotify import SpotifyClient, is_spotify_link
 from zilean.core.sources.streams import check_hls, media_input_for
 from zilean.core.sources.ytdlp import YtDlpRunner
+from zilean.core.text import quoted_title
 from zilean.core.track import Track
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class Resolver:
         info = await self._ytdlp.extract(track.url, flat=False, allow_generic=True)
         stream_url = info.get("stream_url")
         if info.get("type") != "video" or not stream_url:
-            raise SourceError(f"“{track.title}” has no playable stream.")
+            raise SourceError(f"{quoted_title(track.title)} has no playable stream.")
         headers = {str(k): str(v) for k, v in (info.get("http_headers") or {}).items()}
         return await media_input_for(self.guard, self._client, self.egress, str(stream_url), headers)
 
@@ -148,7 +149,7 @@ class Resolver:
         query = f"{track.artist} - {track.title}" if track.artist else track.title
         found = await self._search(query)
         if not isinstance(found, TrackLoaded):
-            raise SourceError(f"Couldn't find “{track.title}” to play.")
+            raise SourceError(f"Couldn't find {quoted_title(track.title)} to play.")
         matched = found.track
         self._matches[track.url] = matched
         while len(self._matches) > MATCH_CACHE_SIZE:
