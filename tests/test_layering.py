@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def imported_modules(path: Path) -> set[str]:
 
 def violations(package: str) -> list[str]:
     found = []
-    for path in sorted((SRC / package).rglob("*.py")):
+    files = sorted((SRC / package).rglob("*.py"))
+    # A missing or emptied package would make this check pass without looking at anything.
+    assert files, f"src/zilean/{package} has no Python files: the layering check would check nothing"
+    for path in files:
         for module in imported_modules(path):
             for banned in FORBIDDEN[package]:
                 if module == banned or module.startswith(banned + "."):
@@ -53,6 +57,28 @@ def violations(package: str) -> list[str]:
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_respects_layering(package: str) -> None:
     assert violations(package) == []
+
+
+def test_every_layer_exists() -> None:
+    missing = [package for package in FORBIDDEN if not (SRC / package / "__init__.py").is_file()]
+    assert missing == [], f"layers the check expects but src/zilean lacks: {missing}"
+
+
+def test_checker_reports_a_web_module_importing_the_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "routes.py").write_text(
+        "from zilean.bot.session import GuildSession\nimport discord\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
+    assert sorted(violations("web")) == [
+        "web/routes.py imports discord",
+        "web/routes.py imports zilean.bot.session",
+    ]
+    (tmp_path / "web" / "routes.py").unlink()
+    with pytest.raises(AssertionError, match="has no Python files"):
+        violations("web")
 
 
 def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
