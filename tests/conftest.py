@@ -36,6 +36,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from pg_cluster import throwaway_cluster
@@ -43,6 +45,11 @@ from zilean.db import Database, open_database, upgrade
 from zilean.db.schema import metadata
 
 T = TypeVar("T")
+
+# Hypothesis's per-example deadline (200 ms) is a timing threshold: on a busy machine it fails
+# examples whose behaviour is right. Properties assert behaviour; pytest-timeout bounds a hang.
+hypothesis_settings.register_profile("zilean", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("zilean")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -61,6 +61,36 @@ def test_entry_ids_are_unique_and_stable() -> None:
         queue.position_of(entries[2].id)
 
 
+@pytest.mark.parametrize(
+    ("source", "destination", "expected"),
+    [
+        (1, 3, ["b", "c", "a", "d", "e"]),  # downward: ends up at 3, not 2 or 4
+        (2, 5, ["a", "c", "d", "e", "b"]),  # downward to the end
+        (1, 2, ["b", "a", "c", "d", "e"]),  # one step down
+        (4, 1, ["d", "a", "b", "c", "e"]),  # upward to the front
+        (5, 2, ["a", "e", "b", "c", "d"]),
+        (3, 3, ["a", "b", "c", "d", "e"]),  # in place
+    ],
+)
+def test_move_puts_the_entry_at_the_destination(source: int, destination: int, expected: list[str]) -> None:
+    queue = started("now", "a", "b", "c", "d", "e")
+    moved = queue.move(source, destination)
+    assert moved.track.title == "abcde"[source - 1]
+    assert titles(queue.upcoming) == expected
+    assert queue.position_of(moved.id) == destination
+
+
+def test_every_move_in_a_six_entry_queue_matches_a_list() -> None:
+    names = ["a", "b", "c", "d", "e", "f"]
+    for source in range(1, 7):
+        for destination in range(1, 7):
+            queue = started("now", *names)
+            queue.move(source, destination)
+            expected = names.copy()
+            expected.insert(destination - 1, expected.pop(source - 1))
+            assert titles(queue.upcoming) == expected, (source, destination)
+
+
 def test_bad_positions_have_clear_messages() -> None:
     queue = started("now", "a", "b", "c", "d", "e")
     with pytest.raises(QueueError, match=r"^there is no track 12; the queue has 5 tracks$"):

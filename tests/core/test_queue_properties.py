@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from zilean.core.errors import QueueError
 from zilean.core.events import EndReason
-from zilean.core.queue import HISTORY_LIMIT, LoopMode, Placement, Queue, QueueEntry
+from zilean.core.queue import HISTORY_LIMIT, LoopMode, Placement, Queue
 from zilean.core.track import Track
 
 names = st.text(alphabet="abcdefgh", min_size=1, max_size=4)
@@ -249,8 +249,13 @@ class QueueMachine(RuleBasedStateMachine):
         assert len(self.queue.history) <= HISTORY_LIMIT
 
     @invariant()
-    def entries_are_entries(self) -> None:
-        assert all(isinstance(entry, QueueEntry) for entry in self.queue.upcoming)
+    def entries_come_only_from_add_and_the_totals_agree(self) -> None:
+        upcoming = self.queue.upcoming
+        assert set(live_ids(self.queue)) <= self.known, "an entry appeared that add() never made"
+        assert len(self.queue) == len(upcoming)
+        assert self.queue.upcoming_duration_ms == sum(entry.track.duration_ms or 0 for entry in upcoming)
+        for position, entry in enumerate(upcoming, start=1):
+            assert self.queue.position_of(entry.id) == position
 
 
 TestQueueMachine = QueueMachine.TestCase

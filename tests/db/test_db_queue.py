@@ -78,6 +78,30 @@ async def test_move_remove_pop(database: Database) -> None:
     assert await titles(database) == ["a", "b"]
 
 
+async def test_every_move_in_a_five_entry_queue_matches_a_list(database: Database) -> None:
+    """Every (from, to) pair, to the front and the back included, against list.pop + list.insert."""
+    names = ["a", "b", "c", "d", "e"]
+    for source, destination in itertools.product(range(5), range(5)):
+        await database.queue.clear(GUILD)
+        await database.queue.append(GUILD, tracks(*names))
+        moved = await database.queue.move(GUILD, source, destination)
+        expected = names.copy()
+        expected.insert(destination, expected.pop(source))
+        assert moved.track.title == names[source]
+        assert await titles(database) == expected, (source, destination)
+
+
+async def test_moves_to_the_front_after_the_keys_were_used_up(database: Database) -> None:
+    """Repeated moves to index 0 and 1 (each needs a key below or between the first ones)."""
+    await database.queue.append(GUILD, tracks("a", "b", "c", "d"))
+    model = ["a", "b", "c", "d"]
+    for step in range(40):
+        source, destination = 3 - step % 3, step % 2
+        await database.queue.move(GUILD, source, destination)
+        model.insert(destination, model.pop(source))
+        assert await titles(database) == model, step
+
+
 async def test_a_move_rewrites_only_the_moved_row(database: Database) -> None:
     await database.queue.append(GUILD, tracks(*(f"t{i}" for i in range(50))))
     before = await keys(database)
