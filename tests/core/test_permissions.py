@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from zilean.core.permissions import (
     Action,
     Actor,
+    Basis,
     Capability,
     GuildPolicy,
     PermissionRule,
     VoiceScene,
     decide,
+    explain,
     is_alone_with_bot,
     rule_verdict,
     vote_passes,
@@ -171,6 +173,19 @@ def test_everyone_rule_is_the_weakest_role_rule() -> None:
     assert decide(Action.PLAY, member(BOT_CHANNEL, ROLE_A), SCENE_SHARED, policy).allowed
     # An @everyone deny still outranks being alone: the server said nobody adds tracks.
     assert not decide(Action.PLAY, member(), SCENE_ALONE, policy).allowed
+
+
+def test_a_role_deny_beats_an_everyone_allow() -> None:
+    """@everyone is not one role among the others: a deny on a real role outranks an allow on it
+    (counted like any role rule, the allow would win as "an allow on any role beats a deny")."""
+    policy = GuildPolicy(
+        everyone_role_id=GUILD,
+        rules=(PermissionRule(role_id=GUILD, clear=True), PermissionRule(role_id=ROLE_B, clear=False)),
+    )
+    refused = explain(Action.CLEAR, member(BOT_CHANNEL, ROLE_B), SCENE_SHARED, policy)
+    assert (refused.allowed, refused.basis, refused.role_id) == (False, Basis.ROLE_RULE, ROLE_B)
+    allowed = explain(Action.CLEAR, member(BOT_CHANNEL, ROLE_A), SCENE_SHARED, policy)
+    assert (allowed.allowed, allowed.basis, allowed.role_id) == (True, Basis.EVERYONE_RULE, GUILD)
 
 
 def test_rules_for_other_people_and_roles_do_not_apply() -> None:
