@@ -26,13 +26,13 @@ async def test_default_volume_is_a_quarter_and_200_is_a_half(playing_tone: Drive
     await settle(driver)
     block = await driver.listen(0.8)
     assert frequency(block) == pytest.approx(440, abs=3)
-    assert level(block) == pytest.approx(0.25 * SOURCE_RMS, rel=0.10)
+    assert level(block) == pytest.approx(0.25 * SOURCE_RMS, rel=0.03)
 
     reply = await driver.say("alice", "=volume 200")
     assert "200%" in reply.text
     await settle(driver)
     block = await driver.listen(0.8)
-    assert level(block) == pytest.approx(0.5 * SOURCE_RMS, rel=0.10)
+    assert level(block) == pytest.approx(0.5 * SOURCE_RMS, rel=0.03)
     assert frequency(block) == pytest.approx(440, abs=3)
 
 

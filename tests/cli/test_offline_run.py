@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from audio_fixtures import ffmpeg_exe, run_pcm
 from zilean.core import analysis
 
 
@@ -53,7 +54,14 @@ def wait_for(predicate, within: float = 30.0):  # type: ignore[no-untyped-def]
     raise AssertionError("timed out")
 
 
-def test_the_demo_track_plays_and_is_heard(offline_product: str) -> None:
+def decoded_rms(path: Path) -> float:
+    """The RMS of an audio file as ffmpeg decodes it (what the bot plays, before the volume)."""
+    argv = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "2", "-ar", "48000", "pipe:1"]
+    samples = run_pcm(argv)
+    return analysis.rms(samples[48_000:-48_000].ravel())  # the steady middle
+
+
+def test_the_demo_track_plays_and_is_heard(offline_product: str, tmp_path: Path) -> None:
     with httpx.Client(base_url=offline_product, timeout=10) as http:
         state = http.get("/_sandbox/state").json()
         guild = state["guilds"][0]
@@ -76,8 +84,10 @@ def test_the_demo_track_plays_and_is_heard(offline_product: str) -> None:
 
         stats = wait_for(heard)
         assert stats["dominant_hz"] == pytest.approx(440, abs=2)
-        # The demo tone is a 0.4-amplitude sine; at the default volume it plays at 0.25×.
-        assert stats["rms"] == pytest.approx(0.25 * 0.4 / 2**0.5, rel=0.1)
+        # The demo tone is a 0.4-amplitude sine (its MP3 a little below that); the default volume is 0.25×.
+        file_rms = decoded_rms(tmp_path / "data" / "demo-music" / "tuning-fork.mp3")
+        assert file_rms == pytest.approx(0.4 / 2**0.5, rel=0.1)
+        assert stats["rms"] == pytest.approx(0.25 * file_rms, rel=0.03)
         replies = http.get(f"/_sandbox/channels/{channels['general']}/messages").json()
         assert any("Tuning Fork" in str(m.get("embeds")) for m in replies if m["author"]["bot"])
         assert analysis.dbfs(stats["rms"]) < -20

@@ -58,7 +58,7 @@ def test_render_nightcore_into_a_48k_stereo_wav(a440: Path, tmp_path: Path) -> N
     assert (rate, channels) == (48_000, 2)
     assert audio.shape[0] / rate == pytest.approx(1.6, abs=0.03)
     assert analysis.dominant_frequency(audio[:, 0]) == pytest.approx(550, abs=2)
-    assert analysis.rms(audio[:, 0]) / analysis.rms(tone(440, 2.0)) == pytest.approx(0.25, rel=0.1)
+    assert analysis.rms(audio[:, 0]) / analysis.rms(tone(440, 2.0)) == pytest.approx(0.25, rel=0.03)
 
 
 def test_render_start_duration_and_volume(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_render_start_duration_and_volume(tmp_path: Path) -> None:
     rate, _, audio = read_wav(out)
     assert audio.shape[0] / rate == pytest.approx(1.0, abs=0.01)
     assert analysis.dominant_frequency(audio[:, 1]) == pytest.approx(700, abs=2)
-    assert analysis.rms(audio[:, 1]) / analysis.rms(tone(700, 1.0)) == pytest.approx(0.5, rel=0.1)
+    assert analysis.rms(audio[:, 1]) / analysis.rms(tone(700, 1.0)) == pytest.approx(0.5, rel=0.03)
 
 
 def test_render_stacks_comma_separated_and_repeated_effects(a440: Path, tmp_path: Path) -> None:

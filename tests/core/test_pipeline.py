@@ -140,7 +140,7 @@ def test_volume_scales_the_measured_level(a440: Path, percent: int, ratio: float
     out = run_pcm(ffmpeg_argv(ffmpeg_exe(), PlaybackSpec(local(a440), volume_percent=percent), output="pcm"))
     source_rms = analysis.rms(tone(440, 2.0, amplitude=0.5))
     for channel in (0, 1):
-        assert analysis.rms(out[:, channel]) / source_rms == pytest.approx(ratio, rel=0.1)
+        assert analysis.rms(out[:, channel]) / source_rms == pytest.approx(ratio, rel=0.03)
 
 
 def test_volume_zero_is_silent(a440: Path) -> None:
@@ -156,7 +156,7 @@ def test_any_source_rate_and_mono_becomes_48k_stereo(tmp_path: Path) -> None:
     assert analysis.dominant_frequency(out[:, 1]) == pytest.approx(1000, abs=2)
     # ffmpeg spreads mono over both channels power-preservingly: -3 dB each, the same total power.
     total_power = analysis.rms(out[:, 0]) ** 2 + analysis.rms(out[:, 1]) ** 2
-    assert np.sqrt(total_power) / analysis.rms(tone(1000, 1.0, amplitude=0.5)) == pytest.approx(0.5, rel=0.1)
+    assert np.sqrt(total_power) / analysis.rms(tone(1000, 1.0, amplitude=0.5)) == pytest.approx(0.5, rel=0.03)
 
 
 def assert_stream_of_a440(stream: OpusStream) -> None:
