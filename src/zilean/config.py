@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=100, ge=1, le=2_000)
     # How long a stream without a declared size (internet radio) may play before the bot ends it.
     stream_limit_minutes: int = Field(default=240, ge=1, le=7 * 24 * 60)
+    # yt-dlp: JS runtime for YouTube (empty = the bundled deno), cookies, proxy (sources/ytdlp_config.py).
+    ytdlp_js_runtime: str = ""
+    ytdlp_cookies_file: str = ""
+    ytdlp_proxy: SecretStr | None = None
     # SCHED_FIFO priority of the audio sender thread, 0 = normal priority (zilean.bot.sender says why).
     audio_realtime_priority: int = Field(default=10, ge=0, le=99)
 
@@ -102,6 +106,7 @@ class Settings(BaseSettings):
     def source_options(self) -> SourceOptions:
         """What the sources (resolver, network guard, library, Spotify) are told; bot and CLI alike."""
         from zilean.core.sources import SourceOptions
+        from zilean.core.sources.ytdlp_config import YtDlpConfig
 
         secret = self.spotify_client_secret
         return SourceOptions(
@@ -116,6 +121,11 @@ class Settings(BaseSettings):
             library_dir=self.library_dir,
             ffmpeg_path=self.ffmpeg_path,
             stream_limit_minutes=self.stream_limit_minutes,
+            ytdlp=YtDlpConfig(
+                js_runtime=self.ytdlp_js_runtime or None,
+                cookies_file=self.ytdlp_cookies_file or None,
+                proxy=self.ytdlp_proxy.get_secret_value() or None if self.ytdlp_proxy else None,
+            ),
         )
 
     def ffmpeg_executable(self) -> str:

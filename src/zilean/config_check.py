@@ -7,6 +7,7 @@ from sqlalchemy.exc import ArgumentError
 
 from zilean.config import Settings, is_placeholder
 from zilean.core.redact import redact_url
+from zilean.core.sources.ytdlp_config import cookies_problem, js_runtime_problem
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -36,6 +37,12 @@ def problems(settings: Settings) -> list[str]:
     found: list[str] = []
     if (db_problem := database_url_problem(settings.database_url)) is not None:
         found.append(db_problem)
+    for problem in (
+        js_runtime_problem(settings.ytdlp_js_runtime),
+        cookies_problem(settings.ytdlp_cookies_file),
+    ):
+        if problem is not None:
+            found.append(problem)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         hint = "the offline sandbox runs instead" if not settings.is_production else "the bot cannot log in"
         found.append(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from zilean.core.sources.ytdlp_config import YtDlpConfig
 
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
@@ -29,6 +31,7 @@ class SourceOptions:
     http_timeout: float = 10.0
     max_redirects: int = 5
     stream_limit_minutes: int = 240  # how long a stream without a declared size (radio) may play
+    ytdlp: YtDlpConfig = field(default_factory=YtDlpConfig)  # JS runtime, cookies, proxy
 
     def ffmpeg_executable(self) -> str:
         """The ffmpeg binary: the configured one, else the one shipped in the imageio-ffmpeg wheel."""

@@ -70,7 +70,7 @@ class Resolver:
         )
         trusted = [origin_of(origin)[1:] for origin in self.guard.trusted_origins]
         self._ytdlp = runner or YtDlpRunner(
-            trusted, timeout=options.ytdlp_timeout, workers=options.ytdlp_workers
+            trusted, timeout=options.ytdlp_timeout, workers=options.ytdlp_workers, config=options.ytdlp
         )
         self._library = (
             Library(options.library_dir, rescan_seconds=options.library_rescan_seconds)

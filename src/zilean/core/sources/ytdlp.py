@@ -11,11 +11,13 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any
 
 from zilean.core.errors import SourceError, UnsafeURLError
+from zilean.core.sources.ytdlp_config import ENV_NAME, YtDlpConfig
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,10 @@ class YtDlpRunner:
         timeout: float = 30.0,
         workers: int = 1,
         python: str = sys.executable,
+        config: YtDlpConfig | None = None,
     ) -> None:
         self._trusted = sorted(set(trusted_endpoints))
+        self._config = config or YtDlpConfig()
         self._timeout = timeout
         self._python = python
         self._ids = itertools.count(1)
@@ -96,6 +100,13 @@ class YtDlpRunner:
             raise error(failure_message(kind, detail))
         info: dict[str, Any] = answer["info"]
         return info
+
+    async def diagnose(self) -> list[str]:
+        """A worker's yt-dlp verbose header (versions, JS runtimes, optional libraries); no network."""
+        answer = await self._ask({"id": next(self._ids), "diagnose": True, "url": ""})
+        if not answer.get("ok"):
+            raise SourceError("The media extractor could not describe itself.")
+        return [str(line) for line in answer["info"]["header"]]
 
     async def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         worker = await self._slots.get()
@@ -135,6 +146,7 @@ class YtDlpRunner:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=MAX_ANSWER_BYTES,
+            env={**os.environ, ENV_NAME: self._config.to_env()},  # not argv: it may hold a proxy password
         )  # fmt: skip
         worker = _Worker(process)
         self._all.add(worker)

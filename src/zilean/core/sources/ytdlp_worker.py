@@ -9,15 +9,22 @@ point inward (an HTML `<video src>` at 127.0.0.1) cannot make it fetch a private
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
 import logging
 import os
 import re
+import shutil
 import socket
 import sys
+import tempfile
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
+from zilean.core.redact import redact_urls
 from zilean.core.sources.netguard import address_problem
+from zilean.core.sources.ytdlp_config import YtDlpConfig, js_runtimes
 
 log = logging.getLogger("zilean.ytdlp_worker")
 
@@ -25,6 +32,7 @@ GUARD_MARKER = "zilean-guard:"
 _GUARD_DETAIL = re.compile(re.escape(GUARD_MARKER) + r"\[([^\]]*)\]")
 SEARCH_PREFIX = re.compile(r"^[a-z]+search\d*:", re.IGNORECASE)
 _real_getaddrinfo = socket.getaddrinfo
+DEFAULT_PROXY_PORTS = {"http": 80, "https": 443, "socks5": 1080, "socks5h": 1080, "socks4": 1080}
 
 
 def install_socket_guard(trusted: set[tuple[str, int]]) -> None:
@@ -61,6 +69,33 @@ class _QuietLogger:
         log.debug("yt-dlp: %s", message)
 
 
+_settings: dict[str, Any] = {}  # set once by main(): js_runtimes, cookiefile, proxy
+
+
+def configured_params(config: YtDlpConfig, cookies_copy: str | None = None) -> dict[str, Any]:
+    """The options YTDLP_* settings add: the JS runtime (always), cookies and proxy (when set)."""
+    params: dict[str, Any] = {"js_runtimes": js_runtimes(config.js_runtime)}
+    if cookies_copy:
+        params["cookiefile"] = cookies_copy
+    if config.proxy:
+        params["proxy"] = config.proxy
+    return params
+
+
+def private_cookies(path: str) -> str:
+    """A copy of the cookies file only this worker uses (yt-dlp writes its jar back on exit)."""
+    handle, copy = tempfile.mkstemp(prefix="zilean-cookies-", suffix=".txt")
+    with os.fdopen(handle, "wb") as out, open(path, "rb") as source:
+        shutil.copyfileobj(source, out)
+    atexit.register(_remove, copy)
+    return copy
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def base_params() -> dict[str, Any]:
     """Options for every extraction: no downloads, no netrc, no exec, no cache, no file URLs."""
     return {
@@ -78,6 +113,7 @@ def base_params() -> dict[str, Any]:
         "noplaylist": True,
         "format": "bestaudio/best",
         "check_formats": False,
+        **_settings,
     }
 
 
@@ -143,10 +179,31 @@ def _entry(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _HeaderLogger(_QuietLogger):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def debug(self, message: str) -> None:
+        if not message.startswith("[debug] params:"):  # every option, the cookies file's path too
+            self.lines.append(redact_urls(message))  # the proxy map may carry a password
+
+
+def diagnose() -> dict[str, Any]:
+    """yt-dlp's verbose header as this worker is configured (versions, JS runtimes, libraries); no network."""
+    import yt_dlp
+
+    logger = _HeaderLogger()
+    with yt_dlp.YoutubeDL({**base_params(), "verbose": True, "quiet": False, "logger": logger}):
+        pass  # a verbose YoutubeDL prints its header when it is made
+    return {"ok": True, "info": {"type": "diagnose", "header": logger.lines}}
+
+
 def extract(request: dict[str, Any]) -> dict[str, Any]:
     """Run one extraction; the answer holds only the fields the bot uses."""
     import yt_dlp
 
+    if request.get("diagnose"):
+        return diagnose()
     url = str(request["url"])
     if not (url.startswith(("http://", "https://")) or SEARCH_PREFIX.match(url)):
         return {"ok": False, "kind": "unsafe", "detail": "a link that is not http(s)"}
@@ -209,6 +266,13 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.trust:
         host, _, port = item.rpartition(":")
         trusted.add((host.strip("[]").lower(), int(port)))
+    config = YtDlpConfig.from_env()
+    if config.proxy:  # yt-dlp connects to the proxy, which resolves the sites itself
+        parts = urlsplit(config.proxy)
+        if parts.hostname:
+            trusted.add((parts.hostname.lower(), parts.port or DEFAULT_PROXY_PORTS.get(parts.scheme, 1080)))
+    cookies = private_cookies(config.cookies_file) if config.cookies_file else None
+    _settings.update(configured_params(config, cookies))
     install_socket_guard(trusted)
     # The protocol owns the real stdout; anything else printing goes to stderr.
     answers = os.fdopen(os.dup(1), "wb")
