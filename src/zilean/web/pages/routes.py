@@ -93,7 +93,6 @@ def page_router() -> APIRouter:
             default_volume=await page.default_volume(access.id),
             queue_offset=queue_offset,
         )
-        context["max_upload_mb"] = ctx.settings.max_upload_mb
         if q:
             context.update(search_query=q, **await page.search(q))
         return HTMLResponse(
