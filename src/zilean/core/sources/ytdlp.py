@@ -33,6 +33,15 @@ MESSAGES = {
     "timeout": "The site took too long to answer.",
     "network": "The bot couldn't reach that site.",
     "live": "That live stream or premiere has not started yet.",
+    "signin": (
+        'The site wants the bot to sign in (a "confirm you\'re not a bot" check). '
+        "The bot's owner can set YTDLP_COOKIES_FILE to a cookies file of a signed-in account."
+    ),
+    "rate_limited": (
+        "The site is limiting how often the bot may ask (HTTP 429). Try again in a while; "
+        "the bot's owner can set YTDLP_COOKIES_FILE or YTDLP_PROXY if it keeps happening."
+    ),
+    "premium": "That needs a paid (premium or members-only) account, so the bot can't play it.",
     "unavailable": "That video is unavailable (removed, or the link is wrong).",
     "error": "The site refused to give the bot that media.",
 }

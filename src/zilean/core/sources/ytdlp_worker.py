@@ -123,13 +123,34 @@ def classify_error(message: str) -> tuple[str, str]:
     guarded = _GUARD_DETAIL.search(message)
     if guarded:
         return "unsafe", guarded[1]
+    # First match wins: age and private before sign-in (yt-dlp appends its "use --cookies" hint to
+    # both), rate limits and sign-in walls before the generic "unavailable".
     rules = (
         ("unsupported", ("unsupported url",)),
         ("age", ("confirm your age", "age-restricted", "age restricted", "inappropriate for some users")),
         ("private", ("private video", "this video is private", "is private")),
+        ("rate_limited", ("http error 429", "too many requests", "rate-limited", "rate limited")),
+        (
+            "signin",
+            (
+                "not a bot",
+                "captcha challenge",
+                "--cookies-from-browser or --cookies",
+                "only available for registered users",
+                "sign in to",
+                "login required",
+            ),
+        ),
+        (
+            "premium",
+            ("premium members only", "premium-only", "premium only", "music premium", "youtube premium"),
+        ),
         ("region", ("available in your country", "geo restrict", "geo-restrict", "in your region")),
         ("timeout", ("timed out", "timeout")),
-        ("live", ("live event will begin", "premieres in")),
+        (
+            "live",
+            ("live event will begin", "premieres in", "event has not started", "has not yet started"),
+        ),
         ("unavailable", ("unavailable", "has been removed", "does not exist", "not found", "http error 404")),
         (
             "network",
