@@ -109,13 +109,16 @@ async def test_player_state_rejects_bad_volume(database: Database) -> None:
 
 
 async def test_history_keeps_the_newest_hundred(database: Database) -> None:
+    from zilean.db.repos.history import HistoryRepo
+
+    history = HistoryRepo(database.connector, keep=100)  # the default keeps more, for the stats
     for i in range(105):
-        await database.history.record(GUILD, Track(title=f"t{i}", url="u", source="http"))
-    await database.history.record(GUILD + 1, SONG)
-    recent = await database.history.recent(GUILD, limit=1_000)
+        await history.record(GUILD, Track(title=f"t{i}", url="u", source="http"))
+    await history.record(GUILD + 1, SONG)
+    recent = await history.recent(GUILD, limit=1_000)
     assert [e.track.title for e in recent] == [f"t{i}" for i in range(104, 4, -1)]
-    assert [e.track.title for e in await database.history.recent(GUILD, limit=3)] == ["t104", "t103", "t102"]
-    other = await database.history.recent(GUILD + 1)
+    assert [e.track.title for e in await history.recent(GUILD, limit=3)] == ["t104", "t103", "t102"]
+    other = await history.recent(GUILD + 1)
     assert [e.track for e in other] == [SONG]
 
 

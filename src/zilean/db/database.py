@@ -17,6 +17,7 @@ from zilean.db.repos.permissions import PermissionsRepo
 from zilean.db.repos.player_state import PlayerStateRepo
 from zilean.db.repos.queue import QueueRepo
 from zilean.db.repos.settings import GuildSettingsRepo
+from zilean.db.repos.stats import StatsRepo
 from zilean.db.repos.web_auth import LoginStateRepo, UserRepo, WebSessionRepo
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Database:
         self.history = HistoryRepo(self.connector)
         self.permissions = PermissionsRepo(self.connector)
         self.audit = AuditRepo(self.connector)
+        self.stats = StatsRepo(self.connector)
         self.directory = DirectoryRepo(self.connector)
         self.users = UserRepo(self.connector)
         self.web_sessions = WebSessionRepo(self.connector)

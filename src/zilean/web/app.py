@@ -23,6 +23,8 @@ from zilean.db.tasks import cancel_and_wait
 from zilean.web.context import STATIC_DIR, WebContext
 from zilean.web.csrf import csrf_guard
 from zilean.web.errors import install_error_handlers
+from zilean.web.manage import api as manage_api
+from zilean.web.manage.pages import manage_router
 from zilean.web.middleware import SecurityHeaders
 from zilean.web.pages.routes import page_router
 from zilean.web.routes import api, auth, docs, events, health
@@ -63,6 +65,8 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(page_router())
+    app.include_router(manage_api.router)  # the server managers' API and pages (web/manage)
+    app.include_router(manage_router())
     install_error_handlers(app)
     return app
 

@@ -265,6 +265,31 @@ class Services:
             return ActionResult(False, "The dashboard cannot reach its database; try again.", 503)
         return _result(command.status, command.outcome, command.id)
 
+    async def run_command(
+        self,
+        user: SessionUser,
+        guild_id: int,
+        bus_action: str,
+        payload: dict[str, Any],
+        *,
+        client_ip: str | None = None,
+    ) -> ActionResult:
+        """Send an already validated bus command (the managers' settings and permission edits) with the
+        same rate limits, offline answer and outcome mapping as `act`."""
+        limited = await self._limited(user, bus_action, client_ip)
+        if limited is not None:
+            return limited
+        if not await self.bot_online(guild_id):
+            return ActionResult(False, BOT_OFFLINE, 503)
+        try:
+            command = await self.bus.send(
+                guild_id, bus_action, payload, user_id=user.id, timeout_s=self.settings.web_command_timeout_s
+            )
+        except DatabaseError as exc:
+            log.error("cannot queue %s for guild %s: %s", bus_action, guild_id, exc.message)
+            return ActionResult(False, "The dashboard cannot reach its database; try again.", 503)
+        return _result(command.status, command.outcome, command.id)
+
     async def _limited(self, user: SessionUser, action: str, client_ip: str | None) -> ActionResult | None:
         checks = [("action", str(user.id))]
         if client_ip:

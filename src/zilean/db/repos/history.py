@@ -1,4 +1,4 @@
-"""HistoryRepo: the tracks a guild played, newest first, kept to the last 100."""
+"""HistoryRepo: the tracks a guild played, newest first, kept to the last KEEP_PER_GUILD."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zilean.db.connector import Connector, as_utc, utcnow
 from zilean.db.records import HistoryEntry, track_from, track_values
 from zilean.db.schema import play_history as h
 
-KEEP_PER_GUILD = 100
+KEEP_PER_GUILD = 5000  # enough for months of listening stats (db/repos/stats.py) on a busy server
 
 
 class HistoryRepo:

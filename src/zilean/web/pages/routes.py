@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from zilean.web.deps import ClientIp, Ctx, CurrentUser, GuildAccess, OptionalUser
+from zilean.web.manage.access import may_manage
 from zilean.web.pages import live, views
 from zilean.web.pages.forms import FormError, body_for
 from zilean.web.pages.glue import Page
@@ -93,6 +94,9 @@ def page_router() -> APIRouter:
             default_volume=await page.default_volume(access.id),
             queue_offset=queue_offset,
         )
+        # The managers' links (web/manage) show only to members the policy lets change settings.
+        context["can_manage"] = (await may_manage(ctx.db, access.id, access.member)).allowed
+        context["section"] = "player"
         if q:
             context.update(search_query=q, **await page.search(q))
         return HTMLResponse(
