@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import pytest
 from bot_harness import Driver
 
-from zilean.db.records import MemberInfo
+from zilean.db.records import GuildInfo, MemberInfo
 from zilean.db.repos.directory import DirectoryRepo
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -105,3 +105,88 @@ async def test_changes_are_announced_on_the_bus(driver: Driver, running_bot: Any
     found = await eventually(directory_events, bool)
     assert found[0].payload == {"change": "member"}
     await driver.leave_voice("bob")
+
+
+async def test_roles_channels_and_the_guild_itself_follow_admin_changes(
+    driver: Driver, running_bot: Any
+) -> None:
+    directory = repo(running_bot)
+    base = f"/_sandbox/guilds/{driver.guild_id}"
+
+    async def role_names() -> set[str]:
+        return {r.name for r in await directory.roles(driver.guild_id)}
+
+    created = (await driver.http.post(f"{base}/roles", json={"name": "Mods"})).raise_for_status().json()
+    await eventually(role_names, lambda names: "Mods" in names)
+    role = f"{base}/roles/{created['id']}"
+    body = {"guild_id": str(driver.guild_id), "user_id": str(driver.users["bob"]), "role_id": created["id"]}
+    (await driver.http.post("/_sandbox/roles", json={**body, "action": "add"})).raise_for_status()
+    await eventually(
+        lambda: directory.member(driver.guild_id, driver.users["bob"]), lambda m: bool(m and m.role_ids)
+    )
+    # Administrator on the role makes its members admins; deleting it takes it (and that) away.
+    (await driver.http.patch(role, json={"permissions": 1 << 3})).raise_for_status()
+    await eventually(
+        lambda: directory.member(driver.guild_id, driver.users["bob"]), lambda m: bool(m and m.is_admin)
+    )
+    (await driver.http.delete(role)).raise_for_status()
+    bob = await eventually(
+        lambda: directory.member(driver.guild_id, driver.users["bob"]), lambda m: bool(m and not m.is_admin)
+    )
+    assert bob is not None and bob.role_ids == () and "Mods" not in await role_names()
+
+    async def text_channels() -> list[str]:
+        return [c.name for c in await directory.channels(driver.guild_id, "text")]
+
+    channel = (
+        (await driver.http.post(f"{base}/channels", json={"name": "requests"})).raise_for_status().json()
+    )
+    await eventually(text_channels, lambda names: "requests" in names)
+    (await driver.http.delete(f"{base}/channels/{channel['id']}")).raise_for_status()
+    await eventually(text_channels, lambda names: "requests" not in names)
+
+    (await driver.http.patch(base, json={"name": "Renamed Sandbox"})).raise_for_status()
+    await eventually(
+        lambda: directory.guild(driver.guild_id), lambda g: bool(g and g.name == "Renamed Sandbox")
+    )
+    (await driver.http.patch(base, json={"name": "Zilean Sandbox"})).raise_for_status()
+    await eventually(
+        lambda: directory.guild(driver.guild_id), lambda g: bool(g and g.name == "Zilean Sandbox")
+    )
+
+
+async def test_a_guild_the_bot_joins_is_published_and_one_it_leaves_is_forgotten(
+    driver: Driver, running_bot: Any
+) -> None:
+    directory = repo(running_bot)
+    owner = driver.users["alice"]
+    made = (
+        await driver.http.post("/_sandbox/guilds", json={"name": "Alice's Place", "owner_id": str(owner)})
+    ).json()
+    guild_id = int(made["guild_id"])
+    guild = await eventually(lambda: directory.guild(guild_id), lambda g: g is not None)
+    assert guild is not None and guild.name == "Alice's Place" and guild.owner_id == owner
+    alice = await directory.member(guild_id, owner)
+    assert alice is not None and alice.is_owner
+    assert {g.guild_id for g in await directory.guilds_of(owner)} == {driver.guild_id, guild_id}
+    (await driver.http.post(f"/_sandbox/guilds/{guild_id}/remove-bot")).raise_for_status()
+    await eventually(lambda: directory.guild(guild_id), lambda g: g is None)
+    assert await directory.member(guild_id, owner) is None
+    assert [g.guild_id for g in await directory.guilds_of(owner)] == [driver.guild_id]
+
+
+async def test_a_new_session_republishes_and_forgets_guilds_left_while_away(
+    driver: Driver, running_bot: Any
+) -> None:
+    directory = repo(running_bot)
+    stale = (driver.guild_id >> 22 << 22) + 4_242  # same shard, a guild the bot is not in
+    await directory.replace_guild(GuildInfo(stale, "Left while offline"), [], [], [])
+    await directory.remove_member(driver.guild_id, driver.users["alice"])  # a change the bot missed
+    identifies = driver.sandbox.gateway.identify_count
+    fault = {"kind": "invalid_session", "resumable": False}
+    (await driver.http.post("/_sandbox/faults", json=fault)).raise_for_status()
+    await eventually(lambda: directory.guild(stale), lambda g: g is None, within=30)
+    assert driver.sandbox.gateway.identify_count == identifies + 1
+    await eventually(
+        lambda: directory.member(driver.guild_id, driver.users["alice"]), lambda m: m is not None
+    )

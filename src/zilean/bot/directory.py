@@ -1,8 +1,9 @@
 """Publish the bot's live view of its guilds to the database (the directory) for the dashboard.
 
 The web may not ask Discord who is a member of what, so the bot writes it down: the whole guild when
-it connects or joins one, then every change the gateway reports (members joining, changing and
-leaving, roles, channels, the guild itself, who is in which voice channel).
+it becomes available (at connect, after an outage) or is joined, then every change the gateway
+reports (members joining, changing and leaving, roles, channels, the guild itself, who is in which
+voice channel).
 
 Every change is queued as a key ("member 12 of guild 3", "roles of guild 3", "guild 3"), and one
 worker writes the keys in order, each from discord.py's cache *at the time it is written*. So a
@@ -99,6 +100,7 @@ class DirectoryPublisher:
         for name in (
             "on_ready",
             "on_guild_join",
+            "on_guild_available",
             "on_guild_remove",
             "on_guild_update",
             "on_member_join",
@@ -122,10 +124,11 @@ class DirectoryPublisher:
         return (guild_id >> 22) % count in shard_ids
 
     async def on_ready(self) -> None:
-        """(Re)connected: publish every guild whole, and forget the guilds left while offline."""
+        """(Re)connected: forget the guilds the bot left while offline.
+
+        The guilds it is in were each announced just before as guild_available, which publishes them.
+        """
         present = {guild.id for guild in self._bot.guilds}
-        for guild_id in sorted(present):
-            self.request(GUILD, guild_id)
         try:
             stored = await self.repo.guild_ids()
         except Exception:
@@ -139,6 +142,9 @@ class DirectoryPublisher:
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         self.request(GUILD, guild.id)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        self.request(GUILD, guild.id)  # at connect, and back after an outage
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         self.request(GUILD, guild.id)

@@ -288,12 +288,13 @@ class Gateway:
             self.send_guild_create(session, guild)
         return session, 0
 
-    def send_guild_create(self, session: GatewaySession, guild: Guild) -> None:
+    def send_guild_create(self, session: GatewaySession, guild: Guild, *, joined: bool = False) -> None:
         """GUILD_CREATE with the member list Discord sends at connect (the rest must be requested).
 
         Without GUILD_PRESENCES: only the bot and members in voice. With it: everyone in a guild of
         at most `large_threshold` members, else those with a role, a nickname or in voice (the
-        sandbox has no presences, so nobody counts as online).
+        sandbox has no presences, so nobody counts as online). For a guild the bot has just `joined`,
+        Discord leaves out `unavailable` (discord.py tells a join from a guild coming back by it).
         """
         members = list(guild.members.values())
         large = len(members) > session.large_threshold
@@ -307,7 +308,10 @@ class Gateway:
                 for m in members
                 if m.user_id == self.world.bot_user_id or m.roles or m.nick or m.user_id in guild.voice_states
             ]
-        session.push("GUILD_CREATE", payloads.guild(self.world, guild, members=members, large=large))
+        data = payloads.guild(self.world, guild, members=members, large=large)
+        if joined:
+            del data["unavailable"]
+        session.push("GUILD_CREATE", data)
 
     async def _resume(
         self, ws: web.WebSocketResponse, data: dict[str, Any]

@@ -15,6 +15,7 @@ from aiohttp import web
 from zilean.sandbox.commands import Commands
 from zilean.sandbox.control import ControlApi
 from zilean.sandbox.gateway import HEARTBEAT_ACK_DELAY_MS, HEARTBEAT_INTERVAL_MS, PRIVILEGED_INTENTS, Gateway
+from zilean.sandbox.guild_admin import GuildAdmin
 from zilean.sandbox.hub import Hub
 from zilean.sandbox.interactions import Interactions
 from zilean.sandbox.responses import discord_errors
@@ -133,6 +134,7 @@ class Sandbox:
             self.interactions.add_routes(app, prefix)
         self.oauth.add_routes(app)
         ControlApi(self).add_routes(app)
+        GuildAdmin(self).add_routes(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id:\\d+}/{filename}", self._attachment)

@@ -25,9 +25,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("access_token_enc", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("refresh_token_enc", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("token_expires_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("discord_guilds", JSON, server_default=sa.text("'[]'"), nullable=False)
-        )
+        batch_op.add_column(sa.Column("discord_guilds", JSON, server_default=sa.text("'[]'"), nullable=False))
     op.create_table(
         "web_login_states",
         sa.Column("state_hash", sa.String(length=64), nullable=False),
