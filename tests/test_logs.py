@@ -51,3 +51,23 @@ def test_log_dir_that_is_a_file_is_a_config_error(tmp_path: Path, restore_root_l
     blocker.write_text("not a directory")
     with pytest.raises(ConfigError, match="set LOG_DIR"):
         setup_logging(blocker, "INFO")
+
+
+PASSWORD = "S3cr3t-Pw"
+
+
+def test_no_log_line_carries_a_url_password(tmp_path: Path, restore_root_logging: None) -> None:
+    setup_logging(tmp_path, "INFO")
+    log = logging.getLogger("zilean.test")
+    url = f"postgresql+asyncpg://groovy:{PASSWORD}@db.internal/zilean"
+    log.info("connecting to %s", url)
+    try:
+        raise ConnectionError(f"could not reach {url}")
+    except ConnectionError:
+        log.exception("the database went away")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = (tmp_path / "zilean.log").read_text()
+    assert PASSWORD not in text
+    assert "connecting to postgresql+asyncpg://groovy:***@db.internal/zilean" in text
+    assert "ConnectionError: could not reach postgresql+asyncpg://groovy:***@db.internal" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -211,30 +212,22 @@ def test_opus_stream_from_local_http(a440: Path) -> None:
         assert media.ticket is not None and media.ticket.requests >= 1  # ffmpeg came through the proxy
 
 
-def test_start_ms_seeks_into_the_track(tmp_path: Path) -> None:
+@pytest.mark.parametrize("over_http", [False, True], ids=["file", "http-server-without-ranges"])
+def test_start_ms_seeks_into_the_track(tmp_path: Path, over_http: bool) -> None:
     source = write_wav(tmp_path / "steps.wav", steps([300, 500, 700, 900]))
-    with OpusStream(ffmpeg_exe(), PlaybackSpec(local(source), start_ms=2000)) as stream:
-        stream.start()
-        packets = drain(stream)
-    assert stream.error is None
-    assert 98 <= len(packets) <= 102  # the last 2 of 4 seconds
-    pcm = decode(packets)
-    assert analysis.dominant_frequency(pcm[5 : 45 * 960, 0]) == pytest.approx(700, abs=2)
-    assert analysis.dominant_frequency(pcm[55 * 960 : 95 * 960, 0]) == pytest.approx(900, abs=2)
-
-
-def test_seeking_an_http_track_asks_the_proxy_for_a_range(tmp_path: Path) -> None:
-    # This server ignores Range requests: the proxy then skips to the wanted byte itself.
-    write_wav(tmp_path / "steps.wav", steps([300, 500, 700, 900]))
-    with http_server(tmp_path) as base, egress_proxy(base) as proxy:
-        spec = PlaybackSpec(proxy.media(f"{base}/steps.wav"), start_ms=2000)
-        with OpusStream(ffmpeg_exe(), spec) as stream:
+    with contextlib.ExitStack() as stack:
+        media = local(source)
+        if over_http:  # this server ignores Range requests: the proxy skips to the wanted byte itself
+            base = stack.enter_context(http_server(tmp_path))
+            media = stack.enter_context(egress_proxy(base)).media(f"{base}/steps.wav")
+        with OpusStream(ffmpeg_exe(), PlaybackSpec(media, start_ms=2000)) as stream:
             stream.start()
             packets = drain(stream)
     assert stream.error is None
     assert 98 <= len(packets) <= 102  # the last 2 of 4 seconds
     pcm = decode(packets)
     assert analysis.dominant_frequency(pcm[5 : 45 * 960, 0]) == pytest.approx(700, abs=2)
+    assert analysis.dominant_frequency(pcm[55 * 960 : 95 * 960, 0]) == pytest.approx(900, abs=2)
 
 
 def test_a_file_that_is_not_audio_sets_an_error(tmp_path: Path) -> None:
