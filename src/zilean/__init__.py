@@ -1,8 +1,5 @@
 """Groovy Zilean: a self-hosted Discord music bot with a web dashboard."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("groovy-zilean")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+unknown"
+# The one place the version is written; pyproject.toml reads it from here (no importlib.metadata
+# at start-up: `zilean version` stays as quick as a bare `python -c pass`).
+__version__ = "0.1.0"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from zilean import __version__
-from zilean.config import Settings
-from zilean.config_check import fatal_problems, problems
-from zilean.core.redact import redact_url
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,11 +20,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _version(args: argparse.Namespace, settings: Settings | None) -> int:
-    print(f"groovy-zilean {__version__}")
+    from zilean.cli import version_line
+
+    print(version_line())
     return 0
 
 
 def _config_check(args: argparse.Namespace, settings: Settings | None) -> int:
+    from zilean.config_check import fatal_problems, problems
+    from zilean.core.redact import redact_url
+
     assert settings is not None
     found = problems(settings)
     print(f"environment: {settings.environment.value}")

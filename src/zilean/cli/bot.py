@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from zilean.cli.run import prepare
-from zilean.config import Settings
 from zilean.core.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +40,8 @@ def _bot(args: argparse.Namespace, settings: Settings | None) -> int:
         raise ConfigError("--shard-count must be at least 1")
     shard_ids = shard_ids_from(args.shard_ids, args.shard_count)
     prepare(args, settings, "bot.log")
+    import asyncio
+
     from zilean.bot.runner import run_bot
 
     asyncio.run(run_bot(settings, shard_ids=shard_ids, shard_count=args.shard_count))

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from pathlib import Path
 
-from zilean.config import Settings
+from zilean.cli import path_arg
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+    from typing import Any, TypeVar
+
+    from zilean.config import Settings
+
+    T = TypeVar("T")
 
 # zilean.db (SQLAlchemy + Alembic) is imported inside the commands: `zilean --help` stays quick.
 
@@ -32,16 +39,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     copy.add_argument("--batch", type=_positive, default=5000, help="rows per insert (default 5000)")
     copy.set_defaults(func=_copy, no_settings=True)
     backup = db_sub.add_parser("backup", help="back up DATABASE_URL (safe while the bot runs)")
-    backup.add_argument("--dir", type=Path, default=Path("backups"), help="where (default: ./backups)")
+    backup.add_argument("--dir", type=path_arg, default="backups", help="where (default: ./backups)")
     backup.add_argument("--keep", type=_positive, default=14, help="newest backups kept (default 14)")
     backup.add_argument(
         "--max-age-days", type=float, default=30.0, help="delete older backups (default 30; 0 = never)"
     )
     backup.set_defaults(func=_backup)
     restore = db_sub.add_parser("restore", help="replace DATABASE_URL's content with a backup file")
-    restore.add_argument("file", type=Path, metavar="FILE", help="a file made by `zilean db backup`")
+    restore.add_argument("file", type=path_arg, metavar="FILE", help="a file made by `zilean db backup`")
     restore.add_argument("--force", action="store_true", help="even while a bot runs on the database")
     restore.set_defaults(func=_restore)
+
+
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # here, not at the top: `zilean --help` imports this module
+
+    return asyncio.run(coro)
 
 
 def _positive(raw: str) -> int:
@@ -65,7 +78,7 @@ def _upgrade(args: argparse.Namespace, settings: Settings | None) -> int:
 
     assert settings is not None
     where = display_url(parse_url(settings.database_url))
-    revision = asyncio.run(upgrade(settings.database_url, args.revision))
+    revision = _run_async(upgrade(settings.database_url, args.revision))
     print(f"{where}: at revision {_describe(revision)}")
     return 0
 
@@ -76,7 +89,7 @@ def _current(args: argparse.Namespace, settings: Settings | None) -> int:
 
     assert settings is not None
     where = display_url(parse_url(settings.database_url))
-    revision = asyncio.run(current(settings.database_url))
+    revision = _run_async(current(settings.database_url))
     print(f"{where}: at revision {_describe(revision)}")
     return 0
 
@@ -87,7 +100,7 @@ def _downgrade(args: argparse.Namespace, settings: Settings | None) -> int:
 
     assert settings is not None
     where = display_url(parse_url(settings.database_url))
-    revision = asyncio.run(downgrade(settings.database_url, args.revision))
+    revision = _run_async(downgrade(settings.database_url, args.revision))
     print(f"{where}: at revision {_describe(revision)}")
     return 0
 
@@ -114,7 +127,7 @@ def _copy(args: argparse.Namespace, settings: Settings | None) -> int:
 
     source, target = display_url(parse_url(args.source)), display_url(parse_url(args.target))
     print(f"copying {source} → {target}", file=sys.stderr)
-    report = asyncio.run(
+    report = _run_async(
         copy_database(args.source, args.target, force=args.force, batch=args.batch, progress=_TableProgress())
     )
     if report.backup:
@@ -130,7 +143,7 @@ def _backup(args: argparse.Namespace, settings: Settings | None) -> int:
     from zilean.db.backup import backup_database
 
     assert settings is not None
-    result = asyncio.run(
+    result = _run_async(
         backup_database(settings.database_url, args.dir, keep=args.keep, max_age_days=args.max_age_days)
     )
     print(f"backed up to {result.path} ({result.size:,} bytes)")
@@ -160,7 +173,7 @@ def _restore(args: argparse.Namespace, settings: Settings | None) -> int:
         await restore_database(settings.database_url, args.file)
         return await current(settings.database_url)
 
-    revision = asyncio.run(restore())
+    revision = _run_async(restore())
     print(f"restored {args.file} into {where}: at revision {_describe(revision)}")
     if revision != head_revision():
         print("run `zilean db upgrade` before starting the bot", file=sys.stderr)

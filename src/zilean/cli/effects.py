@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from zilean.config import Settings
-from zilean.core.effects import EFFECTS
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,6 +15,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _effects(args: argparse.Namespace, settings: Settings | None) -> int:
+    from zilean.core.effects import EFFECTS
+
     width = max(len(name) for name in EFFECTS)
     for effect in EFFECTS.values():
         print(f"{effect.name:<{width}}  {effect.description}")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import subprocess
-from urllib.parse import urlsplit
 
-from zilean.config import Settings
-from zilean.core.effects import resolve
 from zilean.core.errors import ZileanError
-from zilean.core.media import MediaInput
-from zilean.core.pipeline import MAX_VOLUME_PERCENT, PlaybackSpec, ffmpeg_argv, ffmpeg_env
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    import subprocess
+
+    from zilean.config import Settings
+    from zilean.core.media import MediaInput
+    from zilean.core.pipeline import PlaybackSpec
 
 RENDER_TIMEOUT_S = 600
 
@@ -43,6 +44,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _render(args: argparse.Namespace, settings: Settings | None) -> int:
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from zilean.core.effects import resolve
+    from zilean.core.pipeline import MAX_VOLUME_PERCENT
+
     assert settings is not None
     if not 0 <= args.volume <= MAX_VOLUME_PERCENT:
         raise ZileanError(f"--volume must be between 0 and {MAX_VOLUME_PERCENT}")
@@ -75,6 +82,10 @@ async def _run(
     duration_ms: int | None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Render with ffmpeg; a URL is read through the network guard and the egress proxy, as the bot does."""
+    from urllib.parse import urlsplit
+
+    from zilean.core.pipeline import PlaybackSpec
+
     if urlsplit(text).scheme.lower() in ("http", "https"):
         # Imported here: the HTTP stack is only needed for URLs, and `zilean --help` should stay quick.
         from zilean.core.sources.egress import EgressProxy
@@ -97,6 +108,10 @@ async def _run(
 
 def _local_file(text: str) -> MediaInput:
     """Anything but an http(s) URL is a local file the operator named."""
+    from urllib.parse import urlsplit
+
+    from zilean.core.media import MediaInput
+
     scheme = urlsplit(text).scheme.lower()
     if len(scheme) > 1 and "://" in text:
         raise ZileanError(f"only local files and http(s) URLs can be rendered, not {scheme}: links")
@@ -109,6 +124,11 @@ def _local_file(text: str) -> MediaInput:
 async def _ffmpeg(
     settings: Settings, spec: PlaybackSpec, output: str, duration_ms: int | None
 ) -> subprocess.CompletedProcess[bytes]:
+    import asyncio
+    import subprocess
+
+    from zilean.core.pipeline import ffmpeg_argv, ffmpeg_env
+
     argv = ffmpeg_argv(
         settings.ffmpeg_executable(), spec, output="wav", destination=output, duration_ms=duration_ms
     )

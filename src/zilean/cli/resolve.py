@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 
-from zilean.config import Settings
 from zilean.core.errors import ZileanError
-from zilean.core.sources import (
-    LoadFailed,
-    LoadResult,
-    NoMatches,
-    PlaylistLoaded,
-    Resolver,
-    SourceOptions,
-    TrackLoaded,
-)
-from zilean.core.track import Track
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
+    from zilean.core.sources import LoadResult, SourceOptions
+    from zilean.core.track import Track
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +21,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _load(options: SourceOptions, query: str) -> LoadResult:
+    from zilean.core.sources import Resolver
+
     resolver = Resolver(options)
     try:
         return await resolver.resolve(query)
@@ -43,6 +38,8 @@ def _duration(track: Track) -> str:
 
 
 def _as_json(track: Track) -> str:
+    import json
+
     duration = None if track.duration_ms is None else track.duration_ms / 1000
     record = {"title": track.title, "url": track.url, "duration": duration, "source": track.source}
     if track.artist:
@@ -56,6 +53,10 @@ def _as_line(track: Track) -> str:
 
 
 def _resolve(args: argparse.Namespace, settings: Settings | None) -> int:
+    import asyncio
+
+    from zilean.core.sources import LoadFailed, NoMatches, PlaylistLoaded, TrackLoaded
+
     assert settings is not None
     query = " ".join(args.query)
     result = asyncio.run(_load(settings.source_options(), query))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
-from zilean.config import Settings
-from zilean.config_check import fatal_problems
 from zilean.core.errors import ConfigError
-from zilean.logs import setup_logging
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def prepare(args: argparse.Namespace, settings: Settings, log_name: str) -> None:
     """What every long-running command does first: refuse bad settings, then set up logging."""
+    from zilean.config_check import fatal_problems
+    from zilean.logs import setup_logging
+
     fatal = fatal_problems(settings)
     if fatal:
         raise ConfigError(
@@ -29,6 +32,8 @@ def prepare(args: argparse.Namespace, settings: Settings, log_name: str) -> None
 
 
 def _run(args: argparse.Namespace, settings: Settings | None) -> int:
+    import asyncio
+
     assert settings is not None
     prepare(args, settings, "zilean.log")
     if settings.discord_token is None:
@@ -45,6 +50,7 @@ def _run(args: argparse.Namespace, settings: Settings | None) -> int:
 
 async def run_bot_and_dashboard(settings: Settings) -> None:
     """The bot and the dashboard on one Database and Bus, until SIGINT/SIGTERM."""
+    import asyncio
     import contextlib
     import signal
 

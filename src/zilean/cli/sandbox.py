@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
-from pathlib import Path
 
-from zilean.config import Settings
+from zilean.cli import path_arg
 from zilean.core.errors import ConfigError, ZileanError
-from zilean.logs import setup_logging
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 DEFAULT_PORT = 8765
 
@@ -21,13 +20,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"HTTP/WebSocket port (default {DEFAULT_PORT})"
     )
-    cmd.add_argument("--world", type=Path, help="JSON file describing guilds, channels, roles and members")
+    cmd.add_argument("--world", type=path_arg, help="JSON file of guilds, channels, roles and members")
     cmd.add_argument("--token", help="bot token to accept (default: a generated one, printed at start)")
     cmd.add_argument(
         "--redirect-uri", action="append", default=[], help="allowed OAuth2 redirect URI (repeatable)"
     )
     cmd.add_argument(
-        "--cert-dir", type=Path, default=Path("data/sandbox-tls"), help="where the voice TLS cert lives"
+        "--cert-dir", type=path_arg, default="data/sandbox-tls", help="where the voice TLS cert lives"
     )
     cmd.add_argument("--no-voice", action="store_true", help="run without the voice server")
     cmd.add_argument(
@@ -38,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         help="delay before each gateway heartbeat ACK, like a network round trip (default 40)",
     )
-    cmd.add_argument("--env-file", type=Path, help="also write the bot's environment variables to this file")
+    cmd.add_argument("--env-file", type=path_arg, help="also write the bot's environment to this file")
     cmd.add_argument("--no-bot", action="store_true", help="run only the emulator, without the bot")
     cmd.add_argument("--no-web", action="store_true", help="run the bot without the dashboard")
     cmd.add_argument("--web-port", type=int, help="the dashboard's port (default WEB_PORT; 0: any free port)")
@@ -56,6 +55,8 @@ def default_args(debug: bool = False) -> argparse.Namespace:
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
+    from zilean.logs import setup_logging
+
     assert settings is not None
     setup_logging(settings.log_dir, settings.log_level, debug=args.debug, filename="sandbox.log")
     return serve(args, settings)
@@ -65,6 +66,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the sandbox (and the bot against it, unless --no-bot) until SIGINT/SIGTERM."""
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535 (got {args.port})")
+    import asyncio
+
     asyncio.run(_serve(args, settings))
     return 0
 
@@ -97,6 +100,10 @@ def build(args: argparse.Namespace, settings: Settings) -> object:
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
     from zilean.sandbox import Sandbox
 
     sandbox = build(args, settings)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
-from zilean.config import Settings
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 # zilean.db is imported inside the command: `zilean --help` stays quick.
 
@@ -52,6 +53,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _send(args: argparse.Namespace, settings: Settings | None) -> int:
+    import asyncio
+
     from zilean.db.bus.actions import payload_from_args
 
     assert settings is not None
@@ -63,7 +66,8 @@ async def _run(settings: Settings, args: argparse.Namespace, payload: dict[str, 
     from zilean.db import open_database
     from zilean.db.bus import Bus
 
-    db = await open_database(settings.database_url, auto_migrate=settings.auto_migrate)
+    # No schema check (that needs Alembic and a write lock): a client never migrates; the bot does.
+    db = await open_database(settings.database_url)
     bus = Bus(db)
     try:
         await bus.start()

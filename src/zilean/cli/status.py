@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-from typing import Any
 
-from zilean.config import Settings
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from zilean.config import Settings
 
 QUEUE_SHOWN = 10
 
@@ -21,6 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _status(args: argparse.Namespace, settings: Settings | None) -> int:
+    import asyncio
+    import json
+
     assert settings is not None
     report = asyncio.run(_collect(settings, args.guild_id, args.limit))
     print(json.dumps(report, indent=2) if args.json else _text(report))
@@ -33,7 +37,8 @@ async def _collect(settings: Settings, guild_id: int, limit: int) -> dict[str, A
     from zilean.db.bus.events import anchor_payload
     from zilean.db.connector import utcnow
 
-    db = await open_database(settings.database_url, auto_migrate=settings.auto_migrate)
+    # No schema check (that needs Alembic and a write lock): a client never migrates; the bot does.
+    db = await open_database(settings.database_url)
     try:
         bus = Bus(db)
         state = await db.player_state.load(guild_id)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import logging
-import signal
 
 from zilean.cli.run import prepare
-from zilean.config import Settings
 
-log = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up (see zilean.cli)
+if TYPE_CHECKING:
+    from zilean.config import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +21,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _web(args: argparse.Namespace, settings: Settings | None) -> int:
     assert settings is not None
     prepare(args, settings, "web.log")
+    import asyncio
+
     asyncio.run(serve_dashboard_alone(settings, host=args.host, port=args.port))
     return 0
 
@@ -32,6 +31,10 @@ async def serve_dashboard_alone(
     settings: Settings, *, host: str | None = None, port: int | None = None
 ) -> None:
     """Open the database and a maintaining bus, serve the dashboard until SIGINT/SIGTERM."""
+    import asyncio
+    import contextlib
+    import signal
+
     from zilean.db import open_database
     from zilean.db.bus import Bus
     from zilean.web.app import create_app

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zilean.db.connector import Connector
 from zilean.db.engine import create_engine, display_url, ping
-from zilean.db.migrate import ensure_current
 from zilean.db.ordering import DEFAULT_GAP
 from zilean.db.repos.audit import AuditRepo
 from zilean.db.repos.directory import DirectoryRepo
@@ -63,6 +62,8 @@ async def open_database(
     try:
         await ping(engine)
         if auto_migrate is not None:
+            from zilean.db.migrate import ensure_current  # Alembic only when the schema is checked
+
             await ensure_current(engine, auto_migrate=auto_migrate)
     except BaseException:
         await engine.dispose()

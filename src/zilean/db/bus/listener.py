@@ -13,7 +13,6 @@ import contextlib
 import logging
 from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import URL
 
 from zilean.db.bus.signal import CHANNELS, OUTCOMES, Wakeup
@@ -69,6 +68,8 @@ class PgListener:
         self._task = None
 
     async def _run(self) -> None:
+        import asyncpg  # here: SQLite processes (and `zilean send` on SQLite) never need it
+
         delay = 0.05
         while True:
             conn: Any = None
