@@ -1,8 +1,14 @@
-"""Logging: console plus a rotating file; every line from guild work carries the guild id."""
+"""Logging: console plus a rotating file; every line from guild work carries the guild id.
+
+LOG_FORMAT=text (default) writes readable lines; LOG_FORMAT=json one JSON object per line
+(journald, Loki), with `guild` as its own field.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -20,6 +26,26 @@ class RedactingFormatter(logging.Formatter):
         return redact_urls(super().format(record))
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, guild, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact_urls(record.getMessage()),
+        }
+        guild = getattr(record, "guild", "-")
+        if guild != "-":
+            entry["guild"] = str(guild)  # a string: Discord ids overflow JavaScript numbers
+        if record.exc_info:
+            entry["exception"] = redact_urls(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 class GuildFilter(logging.Filter):
     """Adds `record.guild` from the current guild context (or '-')."""
 
@@ -30,7 +56,9 @@ class GuildFilter(logging.Filter):
         return True
 
 
-def setup_logging(log_dir: Path, level: str, *, debug: bool = False, filename: str = "zilean.log") -> None:
+def setup_logging(
+    log_dir: Path, level: str, *, debug: bool = False, filename: str = "zilean.log", log_format: str = "text"
+) -> None:
     """Configure the root logger once; raises ConfigError if the log directory is not writable."""
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -40,7 +68,7 @@ def setup_logging(log_dir: Path, level: str, *, debug: bool = False, filename: s
     except OSError as exc:
         raise ConfigError(f"cannot write logs to {log_dir} ({exc.strerror}); set LOG_DIR") from exc
     console = logging.StreamHandler()
-    formatter = RedactingFormatter(FORMAT)
+    formatter = JsonFormatter() if log_format == "json" else RedactingFormatter(FORMAT)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

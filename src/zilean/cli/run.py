@@ -28,7 +28,13 @@ def prepare(args: argparse.Namespace, settings: Settings, log_name: str) -> None
         raise ConfigError(
             fatal[0] + (f" (and {len(fatal) - 1} more: run `zilean config check`)" if len(fatal) > 1 else "")
         )
-    setup_logging(settings.log_dir, settings.log_level, debug=args.debug, filename=log_name)
+    setup_logging(
+        settings.log_dir,
+        settings.log_level,
+        debug=args.debug,
+        filename=log_name,
+        log_format=settings.log_format,
+    )
 
 
 def _run(args: argparse.Namespace, settings: Settings | None) -> int:

@@ -58,7 +58,13 @@ def _sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
     from zilean.logs import setup_logging
 
     assert settings is not None
-    setup_logging(settings.log_dir, settings.log_level, debug=args.debug, filename="sandbox.log")
+    setup_logging(
+        settings.log_dir,
+        settings.log_level,
+        debug=args.debug,
+        filename="sandbox.log",
+        log_format=settings.log_format,
+    )
     return serve(args, settings)
 
 
