@@ -264,8 +264,9 @@ class OpusStream:
             if self._closed or self._process is None or self._ended or self._packets_seen:
                 return
             log.warning("ffmpeg gave no audio in %.0f s; ending the track", self._first_packet_timeout)
+            limit = self._first_packet_timeout
             self._error = self._ticket_failure() or (
-                f"This link produced no audio within {self._first_packet_timeout:.0f} seconds, "
+                f"This link produced no audio within {limit:g} second{'' if limit == 1 else 's'}, "
                 "so the bot skipped it."
             )
             self._process.kill()
