@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     ytdlp_js_runtime: str = ""
     ytdlp_cookies_file: str = ""
     ytdlp_proxy: SecretStr | None = None
+    ytdlp_extractor_args: str = ""
     # SCHED_FIFO priority of the audio sender thread, 0 = normal priority (zilean.bot.sender says why).
     audio_realtime_priority: int = Field(default=10, ge=0, le=99)
 
@@ -126,6 +127,7 @@ class Settings(BaseSettings):
                 js_runtime=self.ytdlp_js_runtime or None,
                 cookies_file=self.ytdlp_cookies_file or None,
                 proxy=self.ytdlp_proxy.get_secret_value() or None if self.ytdlp_proxy else None,
+                extractor_args=self.ytdlp_extractor_args or None,
             ),
         )
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import ArgumentError
 
 from zilean.config import Settings, is_placeholder
 from zilean.core.redact import redact_url
-from zilean.core.sources.ytdlp_config import cookies_problem, js_runtime_problem
+from zilean.core.sources.ytdlp_config import cookies_problem, extractor_args_problem, js_runtime_problem
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -40,6 +40,7 @@ def problems(settings: Settings) -> list[str]:
     for problem in (
         js_runtime_problem(settings.ytdlp_js_runtime),
         cookies_problem(settings.ytdlp_cookies_file),
+        extractor_args_problem(settings.ytdlp_extractor_args),
     ):
         if problem is not None:
             found.append(problem)

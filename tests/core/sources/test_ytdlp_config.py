@@ -14,9 +14,12 @@ from zilean.core.sources.ytdlp_config import (
     YtDlpConfig,
     bundled_deno,
     cookies_problem,
+    extractor_args,
+    extractor_args_problem,
     js_runtime_problem,
     js_runtimes,
 )
+from zilean.core.sources.ytdlp_worker import configured_params
 
 NETSCAPE = "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t0\tSID\tsecret-cookie-value\n"
 
@@ -96,3 +99,16 @@ def test_the_config_travels_in_the_environment_not_argv() -> None:
     config = YtDlpConfig(js_runtime="deno", cookies_file="/c.txt", proxy="socks5://u:p@proxy:1080")
     assert YtDlpConfig.from_env({"ZILEAN_YTDLP_CONFIG": config.to_env()}) == config
     assert YtDlpConfig.from_env({}) == YtDlpConfig()
+
+
+def test_extractor_args_use_yt_dlp_syntax() -> None:
+    spec = "youtube:player_client=default,mweb;po_token=web.gvs+T0K youtubetab:skip=webpage"
+    assert extractor_args(spec) == {
+        "youtube": {"player_client": ["default", "mweb"], "po_token": ["web.gvs+T0K"]},
+        "youtubetab": {"skip": ["webpage"]},
+    }
+    assert configured_params(YtDlpConfig(extractor_args=spec))["extractor_args"] == extractor_args(spec)
+    assert "extractor_args" not in configured_params(YtDlpConfig())
+    assert extractor_args_problem(spec) is None and extractor_args_problem(None) is None
+    assert "not EXTRACTOR:KEY=VALUE" in (extractor_args_problem("player_client=web") or "")
+    assert "not KEY=VALUE" in (extractor_args_problem("youtube:player_client") or "")

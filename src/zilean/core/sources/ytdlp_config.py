@@ -23,11 +23,12 @@ COOKIE_HEADERS = ("# Netscape HTTP Cookie File", "# HTTP Cookie File")
 @dataclass(frozen=True, slots=True)
 class YtDlpConfig:
     """YTDLP_JS_RUNTIME (`deno`, `node:/usr/bin/node`, `none`; empty = the bundled deno),
-    YTDLP_COOKIES_FILE (Netscape format) and YTDLP_PROXY."""
+    YTDLP_COOKIES_FILE (Netscape format), YTDLP_PROXY and YTDLP_EXTRACTOR_ARGS."""
 
     js_runtime: str | None = None
     cookies_file: str | None = None
     proxy: str | None = None
+    extractor_args: str | None = None
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -38,7 +39,8 @@ class YtDlpConfig:
         if not raw:
             return cls()
         values: dict[str, Any] = json.loads(raw)
-        return cls(**{key: values.get(key) for key in ("js_runtime", "cookies_file", "proxy")})
+        keys = ("js_runtime", "cookies_file", "proxy", "extractor_args")
+        return cls(**{key: values.get(key) for key in keys})
 
 
 def bundled_deno() -> str | None:
@@ -60,6 +62,32 @@ def js_runtimes(spec: str | None) -> dict[str, dict[str, str]]:
         return {name.lower(): {"path": path} if path else {}}
     bundled = bundled_deno()
     return {"deno": {"path": bundled} if bundled else {}}
+
+
+def extractor_args(spec: str | None) -> dict[str, dict[str, list[str]]]:
+    """yt-dlp's `extractor_args` from yt-dlp's own syntax, several separated by spaces:
+    `youtube:player_client=default,mweb;po_token=web.gvs+TOKEN youtubetab:skip=webpage`.
+    Raises ValueError naming the part it cannot read."""
+    parsed: dict[str, dict[str, list[str]]] = {}
+    for part in (spec or "").split():
+        extractor, colon, pairs = part.partition(":")
+        if not colon or not extractor:
+            raise ValueError(f"{part!r} is not EXTRACTOR:KEY=VALUE[;KEY=VALUE]")
+        for pair in filter(None, pairs.split(";")):
+            key, equals, values = pair.partition("=")
+            if not equals or not key:
+                raise ValueError(f"{pair!r} in {extractor} is not KEY=VALUE[,VALUE]")
+            parsed.setdefault(extractor.lower(), {})[key.strip().replace("-", "_")] = values.split(",")
+    return parsed
+
+
+def extractor_args_problem(spec: str | None) -> str | None:
+    """Why YTDLP_EXTRACTOR_ARGS cannot be read, or None."""
+    try:
+        extractor_args(spec)
+    except ValueError as exc:
+        return f"YTDLP_EXTRACTOR_ARGS: {exc}"
+    return None
 
 
 def js_runtime_problem(spec: str | None) -> str | None:

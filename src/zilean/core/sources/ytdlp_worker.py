@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from zilean.core.redact import redact_urls
 from zilean.core.sources.netguard import address_problem
-from zilean.core.sources.ytdlp_config import YtDlpConfig, js_runtimes
+from zilean.core.sources.ytdlp_config import YtDlpConfig, extractor_args, js_runtimes
 
 log = logging.getLogger("zilean.ytdlp_worker")
 
@@ -79,6 +79,8 @@ def configured_params(config: YtDlpConfig, cookies_copy: str | None = None) -> d
         params["cookiefile"] = cookies_copy
     if config.proxy:
         params["proxy"] = config.proxy
+    if config.extractor_args:
+        params["extractor_args"] = extractor_args(config.extractor_args)
     return params
 
 
