@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit system-packages clean
 
 $(STAMP): pyproject.toml
 	@scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/zilean run
 
-## test: the whole suite: lint, type check, pytest
-test: $(STAMP) lint typecheck unit
+## test: the whole suite: lint, type check, pytest (installs Debian's chromium and nginx first if missing)
+test: $(STAMP) system-packages lint typecheck unit
+
+system-packages:
+	@scripts/system_packages.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
