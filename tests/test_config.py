@@ -56,3 +56,15 @@ def test_a_complete_production_config_has_no_problems(monkeypatch: pytest.Monkey
 def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert {name.upper() for name in Settings.model_fields} == documented
+
+
+def test_production_needs_the_oauth_secret_and_a_known_limiter_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIzNDU2.real.token")
+    monkeypatch.setenv("DISCORD_CLIENT_ID", "123456")
+    monkeypatch.setenv("SECRET_KEY", "Zq8v-k3y" * 6)
+    monkeypatch.setenv("WEB_BASE_URL", "https://music.example.org")
+    monkeypatch.setenv("RATE_LIMIT_STORAGE_URL", "memcached://x")
+    found = problems(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert any(p.startswith("DISCORD_CLIENT_SECRET is not set") for p in found)
+    assert any(p.startswith("RATE_LIMIT_STORAGE_URL") for p in found)

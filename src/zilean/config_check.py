@@ -10,6 +10,7 @@ from zilean.core.redact import redact_url
 from zilean.core.sources.ytdlp_config import cookies_problem, extractor_args_problem, js_runtime_problem
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+RATE_LIMIT_SCHEMES = ("memory://", "redis://", "rediss://", "redis+unix://", "async+memory://", "async+redis://")
 
 
 def database_url_problem(url: str) -> str | None:
@@ -44,6 +45,10 @@ def problems(settings: Settings) -> list[str]:
     ):
         if problem is not None:
             found.append(problem)
+    if not settings.rate_limit_storage_url.startswith(RATE_LIMIT_SCHEMES):
+        found.append(
+            f"RATE_LIMIT_STORAGE_URL {settings.rate_limit_storage_url!r} is not memory:// or redis://host:port"
+        )
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         hint = "the offline sandbox runs instead" if not settings.is_production else "the bot cannot log in"
         found.append(
@@ -67,6 +72,11 @@ def problems(settings: Settings) -> list[str]:
             found.append("SECRET_KEY is shorter than 32 characters; generate a longer random one")
         if not settings.discord_client_id:
             found.append("DISCORD_CLIENT_ID is not set (needed for dashboard login); copy it from your app")
+        secret = settings.discord_client_secret
+        if secret is None or not secret.get_secret_value().strip():
+            found.append(
+                "DISCORD_CLIENT_SECRET is not set (needed for dashboard login); copy it from your app"
+            )
         if not settings.web_base_url.startswith("https://"):
             found.append("WEB_BASE_URL should be https:// in production (login cookies are Secure)")
     return found
