@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Float, Integer, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zilean.db.schema import metadata
@@ -37,6 +37,8 @@ def _value(table: Table, name: str, index: int, allowed: dict[str, list[str]]) -
         return index % 2 == 0
     if isinstance(kind, Integer):
         return index + 1 if column.primary_key else (index * 7 + len(name)) % 150
+    if isinstance(kind, Float):
+        return (index % 3 + 1) / 4  # 0.25, 0.5, 0.75: exact in binary, inside any 0..1 range check
     if isinstance(kind, DateTime):
         return BASE_TIME + timedelta(minutes=index, microseconds=index)
     if isinstance(kind, JSON):
