@@ -66,6 +66,15 @@ class DirectoryRepo:
             row = (await conn.execute(stmt)).mappings().first()
         return None if row is None else _member(row)
 
+    async def members(self, guild_id: int, user_ids: Iterable[int]) -> dict[int, MemberInfo]:
+        """Several members by id in one query (the audit log's names); absent ids are left out."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        stmt = select(m).where(m.c.guild_id == guild_id, m.c.user_id.in_(ids))
+        async with self._db.read() as conn:
+            return {row["user_id"]: _member(row) for row in (await conn.execute(stmt)).mappings()}
+
     async def member_count(self, guild_id: int) -> int:
         """How many members the guild has."""
         stmt = select(func.count()).select_from(m).where(m.c.guild_id == guild_id)

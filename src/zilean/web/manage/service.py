@@ -258,12 +258,13 @@ class ManageService:
     ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of the log with members' names, and the next cursor."""
         page = await self.db.audit.page(guild_id, where, cursor, limit)
-        names: dict[int, str] = {}
+        actors = {e.actor_id for e in page.entries if e.actor_id is not None}
+        members = await self.db.directory.members(guild_id, actors)  # one query for the page's names
         rows = []
         for entry in page.entries:
-            rows.append(
-                {**audit_json(entry), "actor_name": await self._name(guild_id, entry.actor_id, names)}
-            )
+            member = members.get(entry.actor_id) if entry.actor_id is not None else None
+            name = member.display_name if member else (str(entry.actor_id) if entry.actor_id else "—")
+            rows.append({**audit_json(entry), "actor_name": name})
         return rows, page.next_cursor
 
     async def _name(self, guild_id: int, user_id: int | None, cache: dict[int, str]) -> str:
