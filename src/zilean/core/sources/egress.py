@@ -63,9 +63,12 @@ class Ticket:
     `failure` is a user-safe reason once the proxy gave up on it (the stream reports it).
     """
 
-    def __init__(self, token: str, url: str, headers: dict[str, str]) -> None:
+    def __init__(
+        self, token: str, url: str, headers: dict[str, str], client: httpx.AsyncClient | None = None
+    ) -> None:
         self.token = token
         self.headers = headers
+        self.client = client  # None: the proxy's own guarded client
         self.failure: str | None = None
         self.requests = 0  # served or refused, for tests and logs
         self._urls: dict[int, str] = {0: url}
@@ -154,10 +157,14 @@ class EgressProxy:
                 port = self._server.sockets[0].getsockname()[1]
                 self._address = f"http://127.0.0.1:{port}"
 
-    async def media_input(self, url: str, headers: dict[str, str] | None = None) -> MediaInput:
-        """The MediaInput for a URL that passed the guard: ffmpeg will read it through this proxy."""
+    async def media_input(
+        self, url: str, headers: dict[str, str] | None = None, *, client: httpx.AsyncClient | None = None
+    ) -> MediaInput:
+        """The MediaInput for a URL that passed the guard: ffmpeg will read it through this proxy.
+
+        `client` fetches this ticket's resources instead of the proxy's own (YTDLP_PROXY's client)."""
         await self.start()
-        ticket = Ticket(secrets.token_urlsafe(16), url, dict(headers or {}))
+        ticket = Ticket(secrets.token_urlsafe(16), url, dict(headers or {}), client)
         self._tickets[ticket.token] = ticket
         return MediaInput(location=ticket.location(), proxy=self.address, ticket=ticket)
 
@@ -203,7 +210,7 @@ class EgressProxy:
         if "range" in request_headers:
             headers["Range"] = request_headers["range"]
         try:
-            async with self._guard.open(self._client, upstream, headers=headers) as response:
+            async with self._guard.open(ticket.client or self._client, upstream, headers=headers) as response:
                 await self._relay(ticket, response, writer, _byte_range(request_headers.get("range", "")))
         except ZileanError as exc:
             # The guard refused a hop or a connect, or the site failed: ffmpeg sees an HTTP error.

@@ -162,10 +162,16 @@ class NetGuard:
                 raise UnsafeURLError(f"That link leads to {problem}, which the bot will not fetch.")
         return addresses
 
-    def client(self, timeout: float = 10.0) -> httpx.AsyncClient:
-        """An HTTP client whose every connection passes the address check; it never follows redirects."""
+    def client(self, timeout: float = 10.0, *, proxy: str | None = None) -> httpx.AsyncClient:
+        """An HTTP client whose every connection passes the address check; it never follows redirects.
+
+        With `proxy` (YTDLP_PROXY: streams yt-dlp found through it may only work from its address)
+        the proxy resolves and connects: URLs are still checked before each hop, connects cannot be.
+        """
+        transport = None if proxy else GuardedTransport(self)
         return httpx.AsyncClient(
-            transport=GuardedTransport(self),
+            transport=transport,
+            proxy=proxy,
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": "GroovyZilean/0.1 (+music bot)", "Accept-Encoding": "identity"},

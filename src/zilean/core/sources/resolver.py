@@ -63,6 +63,10 @@ class Resolver:
         self.options = options
         self.guard = NetGuard(options.trusted_origins, resolve=resolve, max_redirects=options.max_redirects)
         self._client = self.guard.client(options.http_timeout)
+        # What yt-dlp found through YTDLP_PROXY is fetched through it too (stream URLs may be bound
+        # to the address that asked for them).
+        proxy = options.ytdlp.proxy
+        self._ytdlp_client = self.guard.client(options.http_timeout, proxy=proxy) if proxy else self._client
         # ffmpeg's only way to the network: every fetch it makes passes the guard there.
         self.egress = EgressProxy(self.guard, self._client, stream_limit_s=options.stream_limit_minutes * 60)
         self._direct = DirectFiles(
@@ -138,7 +142,7 @@ class Resolver:
         if info.get("type") != "video" or not stream_url:
             raise SourceError(f"{quoted_title(track.title)} has no playable stream.")
         headers = {str(k): str(v) for k, v in (info.get("http_headers") or {}).items()}
-        return await media_input_for(self.guard, self._client, self.egress, str(stream_url), headers)
+        return await media_input_for(self.guard, self._ytdlp_client, self.egress, str(stream_url), headers)
 
     async def match(self, track: Track) -> Track:
         """The playable track a metadata-only track (Spotify) stands for, found with the search provider."""
@@ -161,6 +165,8 @@ class Resolver:
         await self._ytdlp.close()
         await self.egress.close()
         await self._client.aclose()
+        if self._ytdlp_client is not self._client:
+            await self._ytdlp_client.aclose()
         await self._spotify.close()
         if self._library:
             self._library.close()

@@ -140,4 +140,4 @@ async def media_input_for(
         raise SourceError("That link is a DASH manifest, which the bot does not play.")
     if looks_like_hls(head.content_type, head.data):
         await check_hls(guard, client, head.url)
-    return await egress.media_input(head.url, headers)
+    return await egress.media_input(head.url, headers, client=client)
