@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -306,3 +307,26 @@ def test_output_that_is_not_ogg_opus_stops_ffmpeg(tmp_path: Path) -> None:
     assert stream.error == "The audio encoder produced an unreadable stream."
     assert stream.returncode is not None
     stream.close()
+
+
+def test_an_encrypted_hls_stream_plays_through_the_proxy(tmp_path: Path) -> None:
+    # AES-128 HLS: the playlist is rewritten by the proxy, the key and the segments fetched through it.
+    (tmp_path / "enc.key").write_bytes(os.urandom(16))
+    (tmp_path / "key.info").write_text(f"enc.key\n{tmp_path / 'enc.key'}\n{os.urandom(16).hex()}\n")
+    source = write_wav(tmp_path / "tone.wav", stereo(tone(440, 4.0, amplitude=0.5)))
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(source), "-c:a", "aac", "-f", "hls",
+         "-hls_time", "2", "-hls_key_info_file", str(tmp_path / "key.info"),
+         "-hls_segment_filename", str(tmp_path / "seg%d.ts"), str(tmp_path / "list.m3u8")],
+        check=True,
+    )  # fmt: skip
+    assert "#EXT-X-KEY:METHOD=AES-128" in (tmp_path / "list.m3u8").read_text()
+    with http_server(tmp_path) as base, egress_proxy(base) as proxy:
+        media = proxy.media(f"{base}/list.m3u8")
+        with OpusStream(ffmpeg_exe(), PlaybackSpec(media)) as stream:
+            stream.start()
+            packets = drain(stream)
+    assert stream.error is None
+    assert 195 <= len(packets) <= 205  # 4 s
+    assert analysis.dominant_frequency(decode(packets[20:180])[:, 0]) == pytest.approx(440, abs=2)
+    assert proxy.proxy.refused == 0
