@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # Application flags (Discord: "Application Object → Application Flags").
 GATEWAY_GUILD_MEMBERS, GATEWAY_GUILD_MEMBERS_LIMITED = 1 << 14, 1 << 15
 GATEWAY_MESSAGE_CONTENT, GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 18, 1 << 19
+GUILD_MEMBERS_FLAGS = GATEWAY_GUILD_MEMBERS | GATEWAY_GUILD_MEMBERS_LIMITED
+MESSAGE_CONTENT_FLAGS = GATEWAY_MESSAGE_CONTENT | GATEWAY_MESSAGE_CONTENT_LIMITED
 SKEW_WARN_S, SKEW_FAIL_S = 5.0, 120.0
 MARKS = {Status.ok: "✓", Status.warn: "⚠", Status.fail: "✗"}
 
@@ -82,26 +84,16 @@ def _application(settings: Settings, app: Any) -> list[Result]:
     flags = int(data.get("flags") or 0)
     portal = "developer portal → your app → Bot → Privileged Gateway Intents"
     results = []
-    if flags & (GATEWAY_MESSAGE_CONTENT | GATEWAY_MESSAGE_CONTENT_LIMITED):
-        results.append(ok("Message Content intent", "enabled: = prefix commands see message text"))
-    else:
-        results.append(
-            fail(
-                "Message Content intent",
-                "disabled: Discord refuses the bot's connection",
-                f"turn on Message Content Intent ({portal})",
-            )
-        )
-    if flags & (GATEWAY_GUILD_MEMBERS | GATEWAY_GUILD_MEMBERS_LIMITED):
-        results.append(ok("Server Members intent", "enabled: the dashboard sees members and roles"))
-    else:
-        results.append(
-            fail(
-                "Server Members intent",
-                "disabled: Discord refuses the bot's connection",
-                f"turn on Server Members Intent ({portal})",
-            )
-        )
+    for name, bits, enabled in (
+        ("Message Content", MESSAGE_CONTENT_FLAGS, "= prefix commands see message text"),
+        ("Server Members", GUILD_MEMBERS_FLAGS, "the dashboard sees members and roles"),
+    ):
+        # The bot asks for both privileged intents; Discord closes its connection (4014) without them.
+        if flags & bits:
+            results.append(ok(f"{name} intent", f"enabled: {enabled}"))
+        else:
+            refused = "disabled: Discord refuses the bot's connection"
+            results.append(fail(f"{name} intent", refused, f"turn on {name} Intent ({portal})"))
     expected = f"{settings.web_base_url.rstrip('/')}/callback"
     registered = [str(uri) for uri in data.get("redirect_uris") or []]
     if expected in registered:

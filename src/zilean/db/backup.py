@@ -37,22 +37,26 @@ def sqlite_backup_path(path: Path, label: str) -> Path:
     return path.with_name(f"{path.stem}.{label}-{_stamp()}{path.suffix or SQLITE_SUFFIX}")
 
 
-def _sqlite_copy(source: Path, destination: Path) -> None:
-    if not source.is_file():
-        raise DatabaseError(f"the SQLite database {source} does not exist")
+def _pages(source: Path, destination: Path) -> None:
+    """SQLite's backup API, every page in one step: one read transaction on `source`, so writers
+    (WAL) carry on meanwhile and `destination` gets one consistent snapshot."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".partial")
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
-        dst = sqlite3.connect(partial)
+        dst = sqlite3.connect(destination, timeout=30)
         try:
-            # All pages in one step: one read transaction, so writers (WAL) carry on meanwhile and
-            # the copy is one consistent snapshot.
             src.backup(dst, pages=-1)
         finally:
             dst.close()
     finally:
         src.close()
+
+
+def _sqlite_copy(source: Path, destination: Path) -> None:
+    if not source.is_file():
+        raise DatabaseError(f"the SQLite database {source} does not exist")
+    partial = destination.with_name(destination.name + ".partial")
+    _pages(source, partial)
     os.replace(partial, destination)
 
 
@@ -175,7 +179,7 @@ async def restore_database(url_text: str, backup: Path) -> None:
         # The backup API writes page by page into the live file under its write lock: other
         # connections see either the old or the restored database, and -wal/-shm stay coherent.
         try:
-            await asyncio.to_thread(_sqlite_restore, backup, target)
+            await asyncio.to_thread(_pages, backup, target)
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(f"cannot restore {backup} into {target}: {exc}") from exc
         return
@@ -187,14 +191,3 @@ async def restore_database(url_text: str, backup: Path) -> None:
     await _run(argv, env, "pg_restore")
 
 
-def _sqlite_restore(backup: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(target, timeout=30)
-        try:
-            src.backup(dst, pages=-1)
-        finally:
-            dst.close()
-    finally:
-        src.close()
