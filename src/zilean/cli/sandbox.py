@@ -37,6 +37,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         help="delay before each gateway heartbeat ACK, like a network round trip (default 40)",
     )
+    cmd.add_argument(
+        "--require-key",
+        action="store_true",
+        help="require a per-run key for /_sandbox and /sandbox (printed in the page URL)",
+    )
+    cmd.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="another Host:port /_sandbox and /sandbox answer to, e.g. with --host 0.0.0.0 (repeatable)",
+    )
     cmd.add_argument("--env-file", type=path_arg, help="also write the bot's environment to this file")
     cmd.add_argument("--no-bot", action="store_true", help="run only the emulator, without the bot")
     cmd.add_argument("--no-web", action="store_true", help="run the bot without the dashboard")
@@ -98,6 +109,11 @@ def build(args: argparse.Namespace, settings: Settings) -> object:
         rate_limit=args.rate_limit,
         redirect_uris=list(dict.fromkeys(redirects)),
     )
+    config.allowed_hosts = list(args.allow_host)
+    if args.require_key:
+        import secrets
+
+        config.control_key = secrets.token_urlsafe(18)
     if args.heartbeat_ack_delay_ms is not None:
         config.heartbeat_ack_delay_ms = max(0, args.heartbeat_ack_delay_ms)
     if settings.discord_client_secret is not None and settings.discord_client_id == str(world.application_id):
@@ -149,9 +165,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
         bot_task = asyncio.create_task(run_bot_against(env, settings, plan))
         bot_task.add_done_callback(lambda _: stop.set())  # the bot failing ends the run, loudly
         if not quiet:
-            print(
-                f"The bot is connecting: open {sandbox.base_url}/sandbox, join Music, type =play tuning fork"
-            )
+            print(f"The bot is connecting: open {sandbox.page_url}, join Music, type =play tuning fork")
     failure: BaseException | None = None
     try:
         await stop.wait()
@@ -178,8 +192,10 @@ def _describe(sandbox: object, env: dict[str, str], args: argparse.Namespace) ->
     assert isinstance(sandbox, Sandbox)
     world = sandbox.world
     print(f"Zilean sandbox running at {sandbox.base_url}")
-    print(f"  web page:     {sandbox.base_url}/sandbox")
+    print(f"  web page:     {sandbox.page_url}")
     print(f"  control API:  {sandbox.base_url}/_sandbox/state   (see docs/sandbox.md)")
+    if sandbox.config.control_key:
+        print(f"  control key:  X-Sandbox-Key: {sandbox.config.control_key}   (new every run)")
     print(f"  OAuth2:       {sandbox.base_url}/oauth2/authorize  client id {world.application_id}")
     print(f"  voice:        {'on, ' + sandbox.voice.endpoint if sandbox.voice else 'off'}")
     print("Environment for a bot (and dashboard) using this sandbox:")

@@ -15,6 +15,7 @@ from aiohttp import web
 from zilean.sandbox.commands import Commands
 from zilean.sandbox.control import ControlApi
 from zilean.sandbox.gateway import HEARTBEAT_ACK_DELAY_MS, HEARTBEAT_INTERVAL_MS, PRIVILEGED_INTENTS, Gateway
+from zilean.sandbox.guard import KEY_HEADER, guard_middleware
 from zilean.sandbox.guild_admin import GuildAdmin
 from zilean.sandbox.hub import Hub
 from zilean.sandbox.interactions import Interactions
@@ -52,6 +53,8 @@ class SandboxConfig:
     redirect_uris: list[str] = field(default_factory=lambda: list(DEFAULT_REDIRECT_URIS))
     heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS  # what HELLO announces (Discord: 41250)
     heartbeat_ack_delay_ms: int = HEARTBEAT_ACK_DELAY_MS  # a round trip's worth before each ACK
+    allowed_hosts: list[str] = field(default_factory=list)  # more Host values for /_sandbox, /sandbox
+    control_key: str | None = None  # required by /_sandbox and /sandbox when set (see guard.py)
     dashboard_url: str | None = None  # the sandbox page links to the dashboard when it runs beside it
     clock_offset_s: float = 0.0  # REST `Date` headers this far from the real clock (tests of clock skew)
 
@@ -91,6 +94,7 @@ class Sandbox:
         self.interactions = Interactions(self.hub)
         self.base_url = ""
         self._runner: web.AppRunner | None = None
+        self._port = 0
         self.app = self._build_app()
 
     # --- URLs a bot needs ------------------------------------------------------------------------------
@@ -101,6 +105,23 @@ class Sandbox:
     @property
     def gateway_url(self) -> str:
         return self.gateway.url
+
+    @property
+    def page_url(self) -> str:
+        """The /sandbox page, with the key when one is required (the URL to print)."""
+        key = self.config.control_key
+        return f"{self.base_url}/sandbox" + (f"?key={key}" if key else "")
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """Headers a program needs for /_sandbox calls."""
+        return {KEY_HEADER: self.config.control_key} if self.config.control_key else {}
+
+    def allowed_hosts(self) -> set[str]:
+        """Host header values /_sandbox and /sandbox answer to: this server's own addresses."""
+        names = {"127.0.0.1", "localhost", "[::1]", self.config.host}
+        hosts = {f"{name}:{self._port}" for name in names}
+        return hosts | {h.lower() for h in self.config.allowed_hosts}
 
     def bot_env(self) -> dict[str, str]:
         """The environment a bot process needs to use this sandbox instead of Discord."""
@@ -121,7 +142,11 @@ class Sandbox:
         from zilean.sandbox.ratelimit import rate_limit_middleware
 
         self.oauth = OAuth(self)
-        middlewares: list[Any] = [discord_errors, auth_middleware(self.token, self.oauth.bearer_valid)]
+        middlewares: list[Any] = [
+            guard_middleware(self.allowed_hosts, self.config.control_key),
+            discord_errors,
+            auth_middleware(self.token, self.oauth.bearer_valid),
+        ]
         if self.config.rate_limit:
             middlewares.append(rate_limit_middleware(self.config.rate_limit))
         if self.config.clock_offset_s:
@@ -165,6 +190,7 @@ class Sandbox:
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
+        self._port = port
         self.base_url = f"http://{host}:{port}"
         self.hub.base_url = self.gateway.base_url = self.base_url
         self.gateway.url = f"ws://{host}:{port}/gateway"

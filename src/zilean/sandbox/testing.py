@@ -125,7 +125,9 @@ async def sandbox_client(sandbox: Sandbox) -> AsyncIterator[commands.Bot]:
 @pytest_asyncio.fixture
 async def sandbox_http(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on the sandbox's base URL (for /_sandbox control calls)."""
-    async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http:
+    async with httpx.AsyncClient(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
