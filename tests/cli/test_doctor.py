@@ -17,8 +17,8 @@ from zilean.db import upgrade
 from zilean.sandbox.gateway import MESSAGE_CONTENT, PRIVILEGED_INTENTS
 from zilean.sandbox.server import Sandbox, SandboxConfig
 
-NAMES = ("ffmpeg", "yt-dlp", "voice", "database", "SECRET_KEY", "real-time", "data folder", "log folder",
-         "Discord token", "Message Content", "Server Members", "OAuth redirect", "WEB_BASE_URL",
+NAMES = ("ffmpeg", "yt-dlp", "JS runtime", "voice", "database", "SECRET_KEY", "real-time", "data folder",
+         "log folder", "Discord token", "Message Content", "Server Members", "OAuth redirect", "WEB_BASE_URL",
          "clock")  # fmt: skip
 Env = tuple[Sandbox, dict[str, str]]
 STRONG_KEY = "kV3q9-Zp1xR7mL2wT8sY4nB6cF0hJ5dG_aQ"
@@ -61,8 +61,9 @@ async def good_env(tmp_path: Path) -> AsyncIterator[tuple[Sandbox, dict[str, str
 async def test_good_settings(good_env: tuple[Sandbox, dict[str, str]], tmp_path: Path) -> None:
     _, env = good_env
     code, lines, _ = await doctor(env, tmp_path)
-    for name in ("ffmpeg", "voice", "database", "SECRET_KEY", "Discord token", "Message Content",
-                 "Server Members", "OAuth redirect", "clock", "data folder", "log folder"):  # fmt: skip
+    for name in ("ffmpeg", "JS runtime", "voice", "database", "SECRET_KEY", "Discord token",
+                 "Message Content", "Server Members", "OAuth redirect", "clock", "data folder",
+                 "log folder"):  # fmt: skip
         assert lines[name].startswith("✓"), lines.get(name, f"no {name} line: {lines}")
     assert "valid: bot " in lines["Discord token"]
     assert "http://127.0.0.1:8000/callback is registered" in lines["OAuth redirect"]
@@ -150,3 +151,15 @@ def test_ytdlp_age_is_measured_from_its_version_date() -> None:
     assert check_ytdlp(today=released).status is Status.ok
     old = check_ytdlp(today=date.fromordinal(released.toordinal() + 61))
     assert old.status is Status.warn and "61 days old" in old.detail and "pip install -U yt-dlp" in old.fix
+
+
+def test_the_js_runtime_check_runs_the_bundled_deno(tmp_path: Path) -> None:
+    from zilean.cli.doctor_checks import check_js_runtime
+    from zilean.config import Settings
+
+    found = check_js_runtime(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert found.status is Status.ok and "yt-dlp-ejs" in found.detail and "deno" in found.detail
+    disabled = check_js_runtime(Settings(_env_file=None, ytdlp_js_runtime="none"))  # type: ignore[call-arg]
+    assert disabled.status is Status.warn and "YouTube formats will go missing" in disabled.detail
+    broken = check_js_runtime(Settings(_env_file=None, ytdlp_js_runtime=f"node:{tmp_path}/node"))  # type: ignore[call-arg]
+    assert broken.status is Status.fail and "not an executable" in broken.detail

@@ -111,6 +111,33 @@ def check_ytdlp(today: date | None = None) -> Result:
     return ok("yt-dlp", f"{version} ({age} days old)")
 
 
+def check_js_runtime(settings: Settings) -> Result:
+    """yt-dlp's JavaScript runtime for YouTube and the yt-dlp-ejs scripts it runs (issue #15012 of yt-dlp)."""
+    from zilean.core.sources.ytdlp_config import js_runtime_problem, js_runtimes
+
+    fix = 'reinstall: .venv/bin/pip install -e . (brings "yt-dlp[default]" and deno), or set YTDLP_JS_RUNTIME'
+    spec = settings.ytdlp_js_runtime
+    if problem := js_runtime_problem(spec):
+        return fail("JS runtime", problem, fix)
+    runtimes = js_runtimes(spec)
+    if not runtimes:
+        return warn("JS runtime", "disabled (YTDLP_JS_RUNTIME=none): YouTube formats will go missing", fix)
+    try:
+        ejs = importlib.metadata.version("yt-dlp-ejs")
+    except importlib.metadata.PackageNotFoundError:
+        return fail("JS runtime", "yt-dlp-ejs is not installed: YouTube's challenges go unsolved", fix)
+    ((name, config),) = runtimes.items()
+    path = config.get("path") or shutil.which(name)
+    if not path:
+        return fail("JS runtime", f"{name} is neither bundled nor on PATH", fix)
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=15, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return fail("JS runtime", f"{path} does not run ({exc})", fix)
+    version = (done.stdout.strip().splitlines() or ["?"])[0]
+    return ok("JS runtime", f"{version} at {path}, yt-dlp-ejs {ejs}")
+
+
 def check_voice_libraries() -> Result:
     found, missing = [], []
     for distribution in ("davey", "PyNaCl"):
@@ -240,6 +267,7 @@ async def local_checks(settings: Settings) -> list[Result]:
     return [
         first[0],
         check_ytdlp(),
+        check_js_runtime(settings),
         check_voice_libraries(),
         first[1],
         check_secret_key(settings),
