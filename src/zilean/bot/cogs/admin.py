@@ -193,6 +193,7 @@ class Admin(CogBase):
             ctx,
             "permissions",
             target=f"{kind}:{target.id}",
+            target_name=target.name if isinstance(target, discord.Role) else target.display_name,
             flag=action,
             verdict=verdict,
             before={action: before},

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 640, 220
-LEFT, BOTTOM, TOP = 40, 28, 12
+LEFT, BOTTOM, TOP = 60, 28, 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ def nice_ceiling(value: float) -> float:
     return float(10 * power)
 
 
-def bar_chart(bars: list[Bar], title: str, unit: str) -> str:
+def bar_chart(bars: list[Bar], title: str) -> str:
     """An accessible SVG bar chart (role img, a <title>, one <title> per bar)."""
     top = nice_ceiling(max((b.value for b in bars), default=0))
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
@@ -53,10 +53,10 @@ def bar_chart(bars: list[Bar], title: str, unit: str) -> str:
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" rx="3">'
             f"<title>{escape(bar.title)}</title></rect>"
         )
+        every_other = " odd" if (len(bars) - 1 - i) % 2 else ""  # narrow screens label every other bar
         parts.append(
-            f'<text class="axis" x="{x + step * 0.35:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
-            f"{escape(bar.label)}</text>"
+            f'<text class="axis label{every_other}" x="{x + step * 0.35:.1f}" y="{HEIGHT - 8}" '
+            f'text-anchor="middle">{escape(bar.label)}</text>'
         )
-    parts.append(f'<text class="axis unit" x="{LEFT}" y="{TOP - 2}">{escape(unit)}</text>')
     parts.append("</svg>")
     return "".join(parts)

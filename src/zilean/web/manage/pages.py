@@ -178,7 +178,7 @@ def manage_router() -> APIRouter:
             for w in data["weeks"]
         ]
         # bar_chart escapes every text it writes
-        chart = Markup(bar_chart(bars, "Hours of music per week, last 12 weeks", "hours"))
+        chart = Markup(bar_chart(bars, "Hours of music per week, last 12 weeks"))
         context = _page(ctx, user, guild.guild, "stats", stats=data, chart=chart)
         return HTMLResponse(render("manage/stats.html", context))
 
