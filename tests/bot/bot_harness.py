@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
 from polling import until_value
 from zilean.core import analysis
@@ -23,6 +24,15 @@ STEP_SECONDS = 1.0
 STEP_BASE_HZ = 300
 STEP_HZ = 50
 CHIME_HZ = (520, 580, 620, 700, 760)
+
+
+# The bot's core cases run on both databases: a module's bot per backend (see conftest.bot_backend).
+both_backends = pytest.mark.parametrize(
+    "bot_backend",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+    scope="module",
+)
 
 
 def step_frequency(second: int) -> int:

@@ -9,17 +9,22 @@ passes alone and in any order.
 from __future__ import annotations
 
 import contextlib
+import secrets
+import shutil
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 from bot_harness import Driver, make_media
+from sqlalchemy.engine import make_url
 
+from audio_fixtures import http_server
 from polling import until
 from zilean.config import Settings
 from zilean.core.queue import LoopMode
@@ -37,8 +42,58 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_media(str(imageio_ffmpeg.get_ffmpeg_exe()), root / "library")
 
 
-def bot_settings(sandbox: Sandbox, library: Path, database_url: str) -> Settings:
-    """Settings pointing the bot at the sandbox, a SQLite file and the generated library."""
+@pytest.fixture(scope="session")
+def media_site(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local web site the bot trusts: three chimes and an RSS feed of them (a playlist by link)."""
+    site = tmp_path_factory.mktemp("site")
+    for number in (1, 2, 3):
+        shutil.copy(media[f"chime{number}"], site / f"chime{number}.flac")
+    with http_server(site) as base:
+        items = "".join(
+            f"<item><title>Chime {n}</title><guid>chime{n}</guid>"
+            f'<enclosure url="{base}/chime{n}.flac" type="audio/flac" length="1000"/></item>'
+            for n in (1, 2, 3)
+        )
+        (site / "feed.xml").write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Chimes</title>{items}</channel></rss>'
+        )
+        yield base
+
+
+@pytest.fixture(scope="module")
+def bot_backend(request: pytest.FixtureRequest) -> str:
+    """The bot's database: SQLite unless a test is marked `bot_harness.both_backends`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot_database_url(
+    bot_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A new, empty database for the module's bot (the bot migrates it as `zilean bot` does)."""
+    if bot_backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'bot.db'}"
+        return
+    admin = make_url(request.getfixturevalue("postgres_admin_url"))
+    name = f"zilean_bot_{secrets.token_hex(4)}"
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def bot_settings(sandbox: Sandbox, library: Path, database_url: str, trusted: Sequence[str] = ()) -> Settings:
+    """Settings pointing the bot at the sandbox, a database and the generated library."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         discord_token=sandbox.token,
@@ -47,7 +102,7 @@ def bot_settings(sandbox: Sandbox, library: Path, database_url: str) -> Settings
         database_url=database_url,
         library_dir=library,
         search_provider="local",
-        trusted_media_origins=[sandbox.base_url],
+        trusted_media_origins=[sandbox.base_url, *trusted],
         log_dir=library.parent / "logs",
     )
 
@@ -61,15 +116,14 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def running_bot(
-    sandbox: Sandbox, media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    sandbox: Sandbox, media: dict[str, Path], media_site: str, bot_database_url: str
 ) -> AsyncIterator[object]:
     """The real bot (ZileanBot via zilean.bot.runner), connected to the sandbox and ready."""
     import asyncio
 
     from zilean.bot.runner import built_bot
 
-    database = tmp_path_factory.mktemp("db") / "bot.db"
-    settings = bot_settings(sandbox, media["tone"].parent, f"sqlite+aiosqlite:///{database}")
+    settings = bot_settings(sandbox, media["tone"].parent, bot_database_url, [media_site])
     assert sandbox.voice is not None, "the bot tests need the sandbox's voice server"
     connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(sandbox.voice.cert_path)))
     with discord_pointed_at(sandbox):
@@ -162,3 +216,39 @@ async def playing_tone(bot_in_voice: Driver) -> Driver:
         within=20,
     )
     return driver
+
+
+BACKEND_ORDER = {"sqlite": 0, "postgresql": 1}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Inside each bot module, the SQLite bot's tests run first, then the PostgreSQL bot's.
+
+    The random order stays (pytest-randomly shuffles before this); this only keeps each module's
+    bot from being torn down and started again whenever the shuffled order switches backends.
+    """
+
+    def backend(item: pytest.Item) -> int:
+        callspec = getattr(item, "callspec", None)
+        return BACKEND_ORDER.get(callspec.params.get("bot_backend", "sqlite") if callspec else "sqlite", 0)
+
+    start = 0
+    while start < len(items):
+        end = start
+        while end < len(items) and items[end].path == items[start].path:
+            end += 1
+        if "bot" in items[start].path.parts:
+            items[start:end] = sorted(items[start:end], key=backend)
+        start = end
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests not marked `both_backends` run on SQLite, as the same module bot as the marked ones' [sqlite]."""
+    if "bot_backend" not in metafunc.fixturenames:
+        return
+    marked = any(
+        m.args and m.args[0] == "bot_backend" for m in metafunc.definition.iter_markers("parametrize")
+    )
+    if not marked:
+        metafunc.parametrize("bot_backend", ["sqlite"], indirect=True, scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bot_harness import SOURCE_AMPLITUDE, STEP_BASE_HZ, STEP_HZ, Driver, frequency, level
+from bot_harness import SOURCE_AMPLITUDE, STEP_BASE_HZ, STEP_HZ, Driver, both_backends, frequency, level
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("fresh_guild")]
 
@@ -21,6 +21,7 @@ async def settle(driver: Driver, seconds: float = 1.2) -> None:
     await driver.wait_voice(lambda s: s["packets"] >= start + int(seconds * 50))
 
 
+@both_backends
 async def test_default_volume_is_a_quarter_and_200_is_a_half(playing_tone: Driver) -> None:
     driver = playing_tone
     await settle(driver)
@@ -47,6 +48,7 @@ async def test_nightcore_mid_song_moves_440_to_550(playing_tone: Driver) -> None
     assert frequency(await driver.listen(0.8)) == pytest.approx(440, abs=3)
 
 
+@both_backends
 async def test_pause_stops_packets_and_resume_restarts_them(playing_tone: Driver) -> None:
     driver = playing_tone
     reply = await driver.say("alice", "=pause")
@@ -64,6 +66,7 @@ def second_playing(block: object) -> float:
     return (frequency(block) - STEP_BASE_HZ) / STEP_HZ  # type: ignore[arg-type]
 
 
+@both_backends
 async def test_seek_lands_on_the_right_second(bot_in_voice: Driver) -> None:
     driver = bot_in_voice
     reply = await driver.slash("alice", "play", query="local:steps.flac")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot_harness import Driver, Reply
+from bot_harness import Driver, Reply, both_backends
 
 from polling import until, until_value
 
@@ -49,6 +49,7 @@ async def test_join_and_leave(driver: Driver) -> None:
     assert "not in a voice channel" in reply.text
 
 
+@both_backends
 async def test_queue_commands(driver: Driver) -> None:
     first = quiet(await driver.say("alice", "=play local:tone440.flac"))
     assert "Playing now" in first.text and "0:30" in first.text and "<@" in first.text  # requester
@@ -92,7 +93,7 @@ CHIMES = [f"Chime {n}" for n in range(1, 6)]
 
 
 async def upcoming_titles(driver: Driver) -> list[str]:
-    """The queue as `=queue` shows it: the chimes in the order listed."""
+    """The chimes in the order `=queue` lists them (a chime playing now comes first)."""
     text = (await driver.say("alice", "=queue")).text
     return sorted((t for t in CHIMES if t in text), key=text.index)
 
@@ -102,6 +103,7 @@ async def stored_titles(driver: Driver, running_bot: Any) -> list[str]:
     return [entry.track.title for entry in await running_bot.store.queued(driver.guild_id)]
 
 
+@both_backends
 async def test_shuffle_reorders_the_queue_and_keeps_every_track(driver: Driver, running_bot: Any) -> None:
     await driver.say("alice", "=play local:tone440.flac")
     for number in range(1, 6):
@@ -183,6 +185,7 @@ async def test_a_failing_track_is_reported_and_the_queue_moves_on(
     await driver.say("alice", "=stop")
 
 
+@both_backends
 async def test_settings_need_rights_and_change_the_prefix(driver: Driver) -> None:
     refused = await driver.slash("bob", "settings prefix", prefix="!")
     assert refused.ephemeral and "DJ or an administrator" in refused.text
@@ -194,6 +197,7 @@ async def test_settings_need_rights_and_change_the_prefix(driver: Driver) -> Non
     assert "Prefix: `=`" in (await driver.say("owner", "=settings")).text
 
 
+@both_backends
 async def test_permission_rules_and_vote_skip(driver: Driver) -> None:
     await driver.join_voice("bob")
     await driver.say("alice", "=play local:tone440.flac")
@@ -336,6 +340,7 @@ async def test_skip_to_a_place_and_the_dashboard_link(driver: Driver) -> None:
     await driver.say("alice", "=stop")
 
 
+@both_backends
 async def test_dashboard_commands_over_the_bus_use_the_same_policy(
     playing_tone: Driver, running_bot: Any
 ) -> None:
@@ -360,3 +365,72 @@ async def test_dashboard_commands_over_the_bus_use_the_same_policy(
     assert any(e.payload.get("paused") for e in players) and players[-1].payload["volume"] == 50
     await bus.send(driver.guild_id, "stop", {}, user_id=driver.users["alice"], timeout_s=10)
     await driver.say("alice", "=volume 100")
+
+
+async def card_footer(driver: Driver, message_id: str) -> str:
+    """The footer of the now-playing card as it stands (loop mode, volume, effects)."""
+    card = next(m for m in await driver.messages() if m["id"] == message_id)
+    return str((card["embeds"][0].get("footer") or {}).get("text", ""))
+
+
+async def test_now_playing_skip_loop_and_shuffle_buttons(driver: Driver, running_bot: Any) -> None:
+    last = await driver.last_message_id()
+    await driver.say("alice", "=play local:tone440.flac")
+    card = await driver.bot_message_after(last, containing="Now playing")
+    assert card.message_id is not None
+    for number in range(1, 6):
+        await driver.say("alice", f"=play local:chime{number}.flac")
+
+    for label in ("🔁 queue", "🔂 track", "off"):  # the Loop button cycles off → queue → track → off
+        pressed = await driver.press("alice", card.message_id, "zilean:np:loop")
+        assert not pressed["responses"][0].get("ephemeral"), pressed
+        assert f"Loop: {label}" in await card_footer(driver, card.message_id)
+        assert f"Loop: {label}" in (await driver.say("alice", "=queue")).text
+
+    orders = []
+    for _ in range(4):  # a no-op shuffle fails four presses in a row (a real one: 1 in 120⁴)
+        await driver.press("alice", card.message_id, "zilean:np:shuffle")
+        orders.append(await upcoming_titles(driver))
+        assert sorted(orders[-1]) == CHIMES
+        assert await stored_titles(driver, running_bot) == orders[-1]
+        if orders[-1] != CHIMES:
+            break
+    assert orders[-1] != CHIMES, f"the Shuffle button left the queue as it was: {orders}"
+
+    refused = await driver.press("bob", card.message_id, "zilean:np:skip")  # bob is not listening
+    assert refused["responses"][0].get("ephemeral"), refused
+    assert (await upcoming_titles(driver)) == orders[-1]
+    first_up = orders[-1][0]
+    await driver.press("alice", card.message_id, "zilean:np:skip")
+    now = await driver.say("alice", "=nowplaying")
+    assert first_up in now.text, now.text
+    assert await stored_titles(driver, running_bot) == orders[-1][1:]
+
+
+@both_backends
+async def test_a_playlist_link_queues_every_entry_in_order(driver: Driver, media_site: str) -> None:
+    last = await driver.last_message_id()
+    added = quiet(await driver.say("alice", f"=play {media_site}/feed.xml", within=60))
+    assert "Added a playlist" in added.text and "**3** tracks from Chimes" in added.text, added.text
+    card = await driver.bot_message_after(last, containing="Now playing")
+    assert "Chime 1" in card.text
+    queue = await driver.say("alice", "=queue")
+    assert queue.text.index("Chime 2") < queue.text.index("Chime 3")
+    await driver.wait_voice(lambda s: s["dominant_hz"] and abs(s["dominant_hz"] - 520) < 5, within=20)
+
+
+async def test_a_slash_command_the_bot_no_longer_has_gets_an_ephemeral_apology(
+    driver: Driver, running_bot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord still lists a command this bot version dropped: the tree's error handler answers."""
+    command = running_bot.tree.get_command("history")
+    assert command is not None
+    running_bot.tree.remove_command("history")
+    try:
+        reply = await driver.slash("alice", "history")
+    finally:
+        running_bot.tree.add_command(command)
+    assert reply.ephemeral and "Something went wrong on my side" in reply.text, reply
+    assert any(r.levelname == "ERROR" and "slash command failed" in r.message for r in caplog.records)
+    back = await driver.slash("alice", "history")  # the command is back and answers normally
+    assert "Something went wrong" not in back.text, back
