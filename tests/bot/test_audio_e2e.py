@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from bot_harness import SOURCE_AMPLITUDE, STEP_BASE_HZ, STEP_HZ, Driver, both_backends, frequency, level
 
+from polling import until_value
+
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("fresh_guild")]
 
 SOURCE_RMS = SOURCE_AMPLITUDE / 2**0.5
@@ -66,6 +68,20 @@ def second_playing(block: object) -> float:
     return (frequency(block) - STEP_BASE_HZ) / STEP_HZ  # type: ignore[arg-type]
 
 
+async def lands_on(driver: Driver, first: float, last: float) -> None:
+    """Wait until the steps file is heard between seconds `first` and `last`.
+
+    A seek restarts ffmpeg, which takes longer on a busy machine, so this waits for the new audio
+    instead of sleeping. It stays strict: playing on from the old place never reaches the window in
+    the 10 s allowed (each seek below jumps at least 15 s away from where it was).
+    """
+
+    async def heard() -> float:
+        return second_playing(await driver.listen(0.3))
+
+    await until_value(heard, lambda second: first <= second <= last, within=10, what=f"second {first}–{last}")
+
+
 @both_backends
 async def test_seek_lands_on_the_right_second(bot_in_voice: Driver) -> None:
     driver = bot_in_voice
@@ -74,14 +90,12 @@ async def test_seek_lands_on_the_right_second(bot_in_voice: Driver) -> None:
     await driver.packets_flowing()
     reply = await driver.say("alice", "=seek 30")
     assert "0:30" in reply.text
-    await settle(driver, 0.6)
-    assert 29.9 <= second_playing(await driver.listen(0.3)) <= 33.1
+    await lands_on(driver, 29.9, 33.1)
     reply = await driver.slash("alice", "seek", time="-20")
-    await settle(driver, 0.6)
-    assert 9.9 <= second_playing(await driver.listen(0.3)) <= 14.1
-    await driver.say("alice", "=seek 0:45")
-    await settle(driver, 0.6)
-    assert 44.9 <= second_playing(await driver.listen(0.3)) <= 48.1
+    await lands_on(driver, 9.9, 14.1)
+    reply = await driver.say("alice", "=seek 0:45")
+    assert "0:45" in reply.text
+    await lands_on(driver, 44.9, 48.1)
     reply = await driver.say("alice", "=seek 5:00")
     assert "past the end" in reply.text
     await driver.say("alice", "=stop")
