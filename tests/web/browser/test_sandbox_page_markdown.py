@@ -130,3 +130,27 @@ async def test_embeds_render_markdown_but_not_markup(page_with_messages: Page) -
     assert embed["strong"] == ["Queued", "Now:"] and embed["em"] == ["Tone"] and embed["u"] == ["Up next"]
     assert embed["mention"] == ["@Alice"] and embed["code"] == ["1."] and embed["scripts"] == 0
     assert embed["links"] == [["Song", "https://example.test/s"]]  # the javascript: title URL is dropped
+
+
+async def test_the_page_opened_at_the_printed_key_url_works(browser: Browser) -> None:
+    config = SandboxConfig(voice=False, control_key="k-" + "7" * 20)
+    async with Sandbox(config=config) as sandbox:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(sandbox.page_url)
+            assert page.url == f"{sandbox.base_url}/sandbox"  # the key left the address bar
+            await page.wait_for_function(
+                "document.getElementById('guild-name').textContent === 'Zilean Sandbox'"
+            )
+            await page.fill("#input", "hello from the page")
+            await page.press("#input", "Enter")
+            await page.wait_for_function("document.querySelectorAll('#messages .msg').length === 1")
+            other = await browser.new_context()  # no cookie: refused
+            try:
+                response = await (await other.new_page()).goto(f"{sandbox.base_url}/sandbox")
+                assert response is not None and response.status == 401
+            finally:
+                await other.close()
+        finally:
+            await context.close()
