@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from bot_harness import STEP_BASE_HZ, STEP_HZ, Driver, frequency, level
 
+from polling import until_value
 from zilean.sandbox.server import Sandbox
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -90,15 +91,19 @@ async def outside_driver(sandbox: Sandbox) -> AsyncIterator[Driver]:
 
 async def wait_connected(driver: Driver, identifies_before: int) -> None:
     """Until a new bot process has identified and published its commands."""
-    deadline = asyncio.get_running_loop().time() + 40
-    while True:
-        state = (await driver.http.get("/_sandbox/state")).json()
-        if state["gateway"]["identifies"] > identifies_before and state["gateway"]["connected"]:
-            if state["commands"].get("global"):
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"the bot process did not connect: {state['gateway']}")
-        await asyncio.sleep(0.1)
+
+    async def state() -> dict[str, Any]:
+        return dict((await driver.http.get("/_sandbox/state")).json())
+
+    def connected(state: dict[str, Any]) -> bool:
+        gateway = state["gateway"]
+        return (
+            gateway["identifies"] > identifies_before
+            and gateway["connected"]
+            and bool(state["commands"].get("global"))
+        )
+
+    await until_value(state, connected, within=40, interval=0.1, what="the bot process connecting")
 
 
 async def identifies(driver: Driver) -> int:
@@ -134,12 +139,13 @@ async def test_sigkill_and_restart_resumes_the_same_track_at_the_same_place(
     bot_process.start()
     await wait_connected(driver, before)
     status = await driver.wait_voice(lambda s: s["packets"] > at_kill["packets"] + 15, within=40)
+
     # On a loaded machine the restarted player may send silence frames while ffmpeg starts; measure
     # once the song is audible again, and count only audio frames as played time.
-    for _ in range(100):
-        if level(await driver.listen(0.2)) > 0.01:
-            break
-        await asyncio.sleep(0.1)
+    async def heard() -> float:
+        return level(await driver.listen(0.2))
+
+    await until_value(heard, lambda rms: rms > 0.01, interval=0.1, what="the song audible again")
     heard_after = await second_now(driver)
     now = await driver.voice()
     audio_frames = (now["packets"] - at_kill["packets"]) - (now["silence_frames"] - at_kill["silence_frames"])
@@ -152,10 +158,7 @@ async def test_sigkill_and_restart_resumes_the_same_track_at_the_same_place(
     assert card.message_id is not None
     pressed = await driver.press("alice", card.message_id, "zilean:np:pause")
     assert pressed["responses"] and not pressed["responses"][0].get("ephemeral"), pressed
-    await asyncio.sleep(0.3)
-    held = (await driver.voice())["packets"]
-    await asyncio.sleep(0.5)
-    assert (await driver.voice())["packets"] == held
+    await driver.assert_audio_held(observe_s=0.5)
     await driver.press("alice", card.message_id, "zilean:np:pause")
 
     queue = await driver.say("alice", "=queue")
