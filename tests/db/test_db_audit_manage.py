@@ -118,3 +118,15 @@ async def test_bus_commands_keep_their_origin(database: Database) -> None:
     cli = await bus.submit(GUILD, "pause", {}, user_id=1, origin="cli")
     assert (web.origin, cli.origin) == ("web", "cli")
     assert (await bus.commands.get(cli.id)).origin == "cli"  # type: ignore[union-attr]
+
+
+async def test_the_bus_maintenance_prunes_the_audit_log(database: Database) -> None:
+    from zilean.db.bus import Bus
+
+    old = await database.audit.record(GUILD, 1, "web", "play")
+    kept = await database.audit.record(GUILD, 1, "web", "play")
+    async with database.connector.write() as conn:
+        stmt = update(audit_log).where(audit_log.c.id == old).values(at=utcnow() - timedelta(days=91))
+        await conn.execute(stmt)
+    await Bus(database).maintain(prune_too=True)
+    assert [e.id for e in await database.audit.recent(GUILD)] == [kept]

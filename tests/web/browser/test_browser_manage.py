@@ -89,6 +89,26 @@ async def test_a_dj_denies_skip_to_everyone_and_a_member_is_refused_with_the_rea
     await dj.context.close()
 
 
+async def test_the_json_api_saves_rules_through_the_bot(browser: Browser, stack: Stack) -> None:
+    g, bob = stack.driver.guild_id, stack.driver.users["bob"]
+    dj = await page_as(browser, stack, "dj")
+    await dj.goto(url(stack, "permissions"))
+    token = await dj.locator("meta[name=csrf-token]").get_attribute("content")
+    body = {"rules": [{"target_kind": "user", "target_id": str(bob), "clear": "allow"}]}
+    saved = await dj.request.put(
+        f"/api/servers/{g}/permissions", data=body, headers={"X-CSRF-Token": token or ""}, timeout=ANSWER
+    )
+    assert saved.status == 200, await saved.text()
+    rule = await stack.bot.store.permissions.get(g, "user", bob)
+    assert rule is not None and rule.can_clear is True
+    explained = await dj.request.get(f"/api/servers/{g}/permissions/explain?user_id={bob}")
+    clear = next(a for a in (await explained.json())["actions"] if a["action"] == "clear")
+    assert (clear["allowed"], clear["rule"]) == (True, "member_rule")
+    reset = {"rules": [{"target_kind": "user", "target_id": str(bob), "clear": "default"}]}
+    await dj.request.put(f"/api/servers/{g}/permissions", data=reset, headers={"X-CSRF-Token": token or ""})
+    await dj.context.close()
+
+
 async def test_a_member_without_the_settings_permission_gets_404_and_403(
     browser: Browser, stack: Stack
 ) -> None:
@@ -105,13 +125,10 @@ async def test_a_member_without_the_settings_permission_gets_404_and_403(
 
 
 async def test_the_audit_log_shows_where_each_change_came_from(browser: Browser, stack: Stack) -> None:
-    dj = await page_as(
-        browser,
-        stack,
-        "dj",
-    )
+    dj = await page_as(browser, stack, "dj")
     await dj.goto(url(stack, "audit"))
-    web_change = dj.locator(".audit-entry[data-origin=web][data-action=permissions]")
+    web_changes = dj.locator(".audit-entry[data-origin=web][data-action=permissions]")
+    web_change = web_changes.filter(has_text="@everyone")
     await expect(web_change).to_have_count(1)
     await expect(web_change).to_contain_text("skip")
     await expect(web_change.locator("ins")).to_have_text("deny")
