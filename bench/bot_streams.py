@@ -1,7 +1,7 @@
 """Concurrent streams of the real bot vs discord.py's stock path, measured at the sandbox's receiver.
 
 Run: .venv/bin/python bench/bot_streams.py [--streams 30 60 100] [--seconds 15] [--ramp 1.5] [--burn 30]
-     [--first-packet 10] [--kinds zilean zilean-normal stock]
+     [--first-packet 10] [--kinds zilean zilean-normal stock] [--runs 3]
 
 The sandbox (in this process, Opus decoding off: only packet timing is needed) gets a world with N
 guilds, each with a member in its voice channel. A bot process is started exactly as in production
@@ -20,6 +20,14 @@ GIL except at the interpreter's switch interval). RSS of the bot process (and it
 is read when connected with N idle guilds and again with N guilds playing.
 `--first-packet` times, for one guild, the message POST → first voice packet at the receiver for a
 file served by a local HTTP server (warm bot).
+
+A row is only reported when every guild played audio through the whole window (issue #12: rows used
+to count only the guilds that still played, and a song shorter than a slow start-up had already
+ended in the others); otherwise the row says REFUSED with what the bot last told a silent guild, and
+the benchmark exits with status 1 at the end. The song is long enough for three times the planned
+ramp. Missing frames include Opus silence sent in place of audio (an underrun: the music never is
+digitally silent). After each row every process the benchmark started is killed, ffmpeg included
+(the benchmark is their subreaper, so orphans are found too).
 """
 
 from __future__ import annotations
@@ -42,6 +50,10 @@ from aiohttp import web
 
 from zilean.sandbox.server import Sandbox, SandboxConfig
 from zilean.sandbox.world import build_world
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _procs import become_subreaper, cpu_seconds, descendants, kill_tree, reap_leftovers, rss_mb
+from _stream_table import HEADER, cpu_model, row, spread, yes_no
 
 STOCK_BOT = """
 import glob, os, discord
@@ -154,41 +166,46 @@ async def wait_identified(http: httpx.AsyncClient, before: int) -> None:
     raise TimeoutError("the bot did not connect")
 
 
-def rss_mb(pid: int) -> tuple[float, float]:
-    """Resident memory of the process and of its direct children (ffmpeg), MB."""
-
-    def one(p: int) -> float:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
-
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    return one(pid), sum(one(c) for c in children)
-
-
 async def stop(process: subprocess.Popen[bytes]) -> float:
-    """SIGTERM, then SIGKILL after 30 s; how long the clean stop took (inf if it had to be killed)."""
+    """SIGTERM, then SIGKILL (with its ffmpeg) after 30 s; how long the clean stop took (inf if killed)."""
     started = time.perf_counter()
     process.terminate()
     try:
         await asyncio.to_thread(process.wait, 30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        kill_tree(process.pid)
         await asyncio.to_thread(process.wait)
         return float("inf")
     return time.perf_counter() - started
+
+
+class Refused(Exception):
+    """The row's setup failed (not every guild played): it must not be reported as a result."""
+
+
+def last_reply(sandbox: Sandbox, channel_id: int) -> str:
+    """What the bot last said in a text channel (content or embed text), for a refused row."""
+    world = sandbox.world
+    for message in reversed(world.channel_messages(channel_id)):
+        if message.author_id == world.bot_user_id:
+            embed = message.embeds[0] if message.embeds else {}
+            return (message.content or embed.get("description") or embed.get("title") or "")[:100]
+    return "(nothing)"
+
+
+def refuse_unless_all_play(sandbox: Sandbox, targets: list[tuple[int, int, int]], what: str) -> None:
+    """Raise Refused unless every guild's receiver got audio (not only silence) since its counters' reset."""
+    silent = [(g, text) for g, text, _ in targets if audio_packets(sandbox, g) == 0]
+    if silent:
+        said = sorted({last_reply(sandbox, text) for _, text in silent})
+        raise Refused(f"{len(silent)} of {len(targets)} guilds played no audio {what}; the bot said {said}")
 
 
 async def run_streams(
     kind: str, guilds: int, seconds: float, tmp: Path, library: Path, ramp: float, burn: bool
 ) -> dict[str, float]:
     """Start a bot of `kind` in a fresh sandbox with `guilds` guilds; play everywhere; measure."""
+    load = os.getloadavg()[0]
     async with Sandbox(build_world(world_spec(guilds)), SandboxConfig()) as sandbox:
         assert sandbox.voice is not None
         sandbox.voice.decode_default = False
@@ -197,7 +214,7 @@ async def run_streams(
             process = start_bot(kind, sandbox, library, tmp, burn=burn)
             try:
                 await wait_identified(http, 0)
-                idle_rss, _ = rss_mb(process.pid)
+                idle_rss = rss_mb(process.pid)
                 targets = []
                 for guild in world.guilds.values():
                     music = next(c for c in guild.channels.values() if c.name == "Music")
@@ -211,44 +228,56 @@ async def run_streams(
                     await post(http, text, user, "=play local:music.flac")
                     if kind.startswith("zilean"):
                         await post(http, text, user, "=effect add bassboost")
-                await all_playing(sandbox, [g for g, _, _ in targets], within_s=30)
+                await all_playing(sandbox, [g for g, _, _ in targets], within_s=60)
                 startup_s = time.perf_counter() - started
+                refuse_unless_all_play(sandbox, targets, f"within 60 s of the last play ({startup_s:.0f} s)")
                 await asyncio.sleep(2.0)  # past the effect restarts
                 for guild_id, _, _ in targets:
                     sandbox.voice.reset_stats(guild_id)
-                cpu_before = cpu_seconds(process.pid)
+                ffmpegs = descendants(process.pid)
+                cpu_before = cpu_split(process.pid, ffmpegs)
                 await asyncio.sleep(seconds)
                 stats = [sandbox.voice.stats(g) for g, _, _ in targets]
-                bot_cpu = (cpu_seconds(process.pid) - cpu_before) / seconds
-                playing_rss, ffmpeg_rss = rss_mb(process.pid)
+                cpu_after = cpu_split(process.pid, ffmpegs)
+                playing_rss, ffmpeg_rss = rss_mb(process.pid), sum(map(rss_mb, descendants(process.pid)))
+                refuse_unless_all_play(sandbox, targets, "in the measuring window")
             finally:
                 stop_s = await stop(process)
-    playing = [s for s in stats if s["packets"] > 0]
-    expected = sum(s["speaking_seconds"] * 50 for s in playing) or 1
+                leftovers = reap_leftovers()
+    if leftovers:  # the bot left processes behind (now killed): say so, the row still counts
+        print(f"# {kind}: killed {len(leftovers)} processes left after the bot stopped: {set(leftovers)}")
+    expected = sum(s["speaking_seconds"] * 50 for s in stats) or 1
     # Missing frames per guild: those due between its first and last packet of the window that never
     # came. The wall-clock count (`frame_deficit`) is off by ±1 frame per guild depending on where in
     # the 20 ms cycle the window starts and ends (0.07 % at 30 guilds, all in step); it still counts
-    # when it shows more, so a stream that stopped altogether is not missed.
-    deficit = sum(max(s["frames_missing"], s["frame_deficit"] - 1, 0) for s in playing)
-    gaps = [s["gap_p99_ms"] for s in playing if s["gap_p99_ms"] is not None]
+    # when it shows more, so a stream that stopped altogether is not missed. Silence frames count too:
+    # the music never is digitally silent, so each one was sent in place of audio (an underrun).
+    gone = sum(max(s["frames_missing"], s["frame_deficit"] - 1, 0) for s in stats)
+    underrun = sum(s["silence_frames"] for s in stats)
+    gaps = [s["gap_p99_ms"] for s in stats if s["gap_p99_ms"] is not None]
+    bot_cpu, ffmpeg_cpu, sandbox_cpu = ((a - b) / seconds for a, b in zip(cpu_after, cpu_before, strict=True))
     return {
+        "load": load,
         "startup_s": startup_s,
-        "playing": len(playing),
-        "deficit_pct": 100 * deficit / expected,
+        "playing": sum(1 for s in stats if s["packets"] > s["silence_frames"]),
+        "deficit_pct": 100 * (gone + underrun) / expected,
+        "underrun_pct": 100 * underrun / expected,
         "gap_p99_median": statistics.median(gaps) if gaps else float("nan"),
         "gap_p99_worst": max(gaps) if gaps else float("nan"),
         "idle_rss": idle_rss,
         "playing_rss": playing_rss,
         "ffmpeg_rss": ffmpeg_rss,
         "bot_cpu": bot_cpu,
+        "ffmpeg_cpu": ffmpeg_cpu / max(1, len(ffmpegs)),
+        "ffmpegs": len(ffmpegs),
+        "sandbox_cpu": sandbox_cpu,
         "stop_s": stop_s,
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process (all its threads), seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_split(bot: int, ffmpegs: list[int]) -> tuple[float, float, float]:
+    """CPU seconds so far: the bot process, its ffmpeg children together, this process (the sandbox)."""
+    return cpu_seconds(bot), sum(map(cpu_seconds, ffmpegs)), cpu_seconds(os.getpid())
 
 
 async def all_playing(sandbox: Sandbox, guild_ids: list[int], within_s: float) -> None:
@@ -337,24 +366,6 @@ async def quiet(sandbox: Sandbox, guild_id: int) -> None:
         last = now
 
 
-def row(n: int, burn: bool, kind: str, r: dict[str, float]) -> str:
-    """One Markdown table row."""
-    return (
-        f"| {n} | {'yes' if burn else 'no'} | {kind} | {r['startup_s']:.1f} s | {r['playing']} | "
-        f"{r['deficit_pct']:.3f} % | {r['gap_p99_median']:.1f} ms | {r['gap_p99_worst']:.1f} ms | "
-        f"{100 * r['bot_cpu']:.0f} % | {r['idle_rss']:.0f} / {r['playing_rss']:.0f} MB | "
-        f"{r['ffmpeg_rss']:.0f} MB | {r['stop_s']:.1f} s |"
-    )
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "?"
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="*", default=[30, 60, 100])
@@ -365,30 +376,56 @@ async def main() -> None:
     )
     parser.add_argument("--first-packet", type=int, default=10)
     parser.add_argument("--kinds", nargs="+", default=["zilean", "zilean-normal", "stock"])
+    parser.add_argument("--runs", type=int, default=1, help="repeat every row this often (kinds interleaved)")
     args = parser.parse_args()
+    become_subreaper()
     python = platform.python_version()
     machine = f"{platform.machine()} {os.cpu_count()} CPUs ({cpu_model()}), Python {python}"
-    print(f"# {machine}, load {os.getloadavg()}")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"# {machine}, {when}, load {os.getloadavg()}")
+    print(f"# command: {' '.join(sys.argv)}")
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(os.environ.get("BENCH_TMP") or raw)
         library = tmp / "library"
         library.mkdir(exist_ok=True)
-        longest = max(args.streams + args.burn) / args.ramp + args.seconds + 60
+        # Long enough for a start-up three times slower than the ramp: a song that ends before the
+        # window would make its guild look as if it never played (issue #12).
+        longest = 3 * max(args.streams + args.burn) / args.ramp + args.seconds + 120
         make_music(library, int(longest))
         if args.first_packet:
             times = await first_packet(args.first_packet, tmp, library)
             p50, worst = statistics.median(times), max(times)
             print(f"first packet: p50 {p50:.0f} ms, max {worst:.0f} ms ({len(times)} runs)")
-        print(
-            "| streams | CPU loop | path | all started after | playing | deficit | gap p99 median | "
-            "gap p99 worst | bot CPU | RSS idle / playing | ffmpeg RSS | SIGTERM → exit |"
-        )
-        print("|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print(HEADER)
+        print("|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        results: dict[tuple[int, bool, str], list[dict[str, float]]] = {}
+        refused = 0
         for burn, sizes in ((False, args.streams), (True, args.burn)):
             for n in sizes:
-                for kind in args.kinds:
-                    r = await run_streams(kind, n, args.seconds, tmp, library, args.ramp, burn)
-                    print(row(n, burn, kind, r), flush=True)
+                for _ in range(args.runs):
+                    for kind in args.kinds:
+                        try:
+                            r = await run_streams(kind, n, args.seconds, tmp, library, args.ramp, burn)
+                        except Refused as exc:
+                            refused += 1
+                            print(f"| {n} | {yes_no(burn)} | {kind} | REFUSED: {exc} |", flush=True)
+                            continue
+                        results.setdefault((n, burn, kind), []).append(r)
+                        print(row(n, burn, kind, r), flush=True)
+        if args.runs > 1:
+            print("\nSpread over the runs (min–max):\n")
+            print(
+                "| streams | CPU loop | path | runs | load | all started after | deficit | gap p99 median | "
+                "gap p99 worst | bot CPU | ffmpeg CPU per stream | sandbox CPU |"
+            )
+            print("|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for (n, burn, kind), runs in results.items():
+                print(spread(n, burn, kind, runs))
+    left = reap_leftovers()
+    print(f"# processes left at the end: {len(left)}; load {os.getloadavg()}")
+    if refused:
+        print(f"REFUSED {refused} row(s): not every guild played; see the lines above", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
