@@ -104,3 +104,48 @@ def test_priority_0_never_asks_for_realtime() -> None:
     assert probe.finished.wait(10)
     assert not clock.realtime
     assert probe.policies["sender"] == os.SCHED_OTHER
+
+
+class BusyPlayer(CountingPlayer):
+    """A player whose steps cost more CPU than a tick has while `busy` is set (too little CPU)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = threading.Event()
+        self.busy.set()
+
+    def step(self) -> bool:
+        if self.busy.is_set():
+            until = time.thread_time() + 0.03  # CPU time of this thread, so a preemption doesn't count
+            while time.thread_time() < until:
+                pass
+        return super().step()
+
+
+def sender_policy(clock: SharedClock) -> int:
+    native_id = clock.native_id
+    assert native_id is not None
+    return os.sched_getscheduler(native_id) & ~os.SCHED_RESET_ON_FORK
+
+
+def test_a_realtime_sender_that_cannot_keep_up_steps_down_to_normal_priority_and_back() -> None:
+    # Issue #12: a SCHED_FIFO sender that is always behind holds a whole CPU, and ffmpeg and the
+    # event loop starve (guild start-up took 2-3x as long). Above its CPU budget it must step down.
+    clock = SharedClock(realtime_priority=5, realtime_retry_s=0.5)
+    player = BusyPlayer()
+    clock.add(player)  # type: ignore[arg-type]
+    wait_until(lambda: player.steps > 0)
+    if not clock.realtime and clock.step_downs == 0:
+        import pytest
+
+        pytest.skip("real-time scheduling is not allowed here")
+    wait_until(lambda: clock.step_downs > 0, timeout=20)
+    player.busy.clear()
+    # Light again: after the retry time it asks for real-time priority again and keeps it.
+    wait_until(lambda: clock.realtime and sender_policy(clock) == os.SCHED_FIFO, timeout=20)
+    steps = player.steps
+    wait_until(lambda: player.steps > steps + 100, timeout=20)
+    assert clock.realtime and sender_policy(clock) == os.SCHED_FIFO
+    assert clock.step_downs == 1
+    player.frames = player.steps + 1  # let the clock thread go idle
+    assert player.finished.wait(5)

@@ -43,17 +43,32 @@ GIL_SWITCH_INTERVAL_S = 0.0002
 PAUSE_SILENCE_FRAMES = 5  # what discord.py sends when a player pauses, so decoders fade out cleanly
 # A real-time thread that is behind still leaves the CPU to others this long after each tick.
 BEHIND_REST_S = 0.001
+# The most of one CPU the sender may use at real-time priority, measured over BUDGET_WINDOW_S; above
+# it, it steps down to normal priority for REALTIME_RETRY_S (as RTKit does for desktop audio). Issue
+# #12: where the streams need more CPU than the machine has, a SCHED_FIFO sender that is always a
+# little behind rests only 1 ms a tick and so holds a whole vCPU; ffmpeg, the event loop and
+# everything else then share the other one, and starting 100 guilds took 2-3x as long (162-206 s
+# against 77 s at normal priority; 75 guilds pinned to one vCPU here: 757 s against 50 s). At 100
+# streams on 2 vCPUs that keep up, the sender uses about a tenth of a CPU.
+REALTIME_CPU_BUDGET = 0.5
+BUDGET_WINDOW_S = 1.0
+REALTIME_RETRY_S = 30.0
 
 
 class SharedClock:
     """A daemon thread that steps every registered player once per 20 ms tick; idle when none is."""
 
-    def __init__(self, realtime_priority: int = 0) -> None:
+    def __init__(self, realtime_priority: int = 0, *, realtime_retry_s: float = REALTIME_RETRY_S) -> None:
         self._players: tuple[SharedAudioPlayer, ...] = ()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.realtime_priority = realtime_priority  # 0: never ask; read when the thread starts
-        self.realtime = False  # whether the thread got real-time scheduling
+        self.realtime = False  # whether the thread has real-time scheduling now
+        self.step_downs = 0  # how often it went back to normal priority for using too much CPU
+        self._realtime_retry_s = realtime_retry_s
+        self._retry_at: float | None = None  # when to ask for real-time priority again
+        self._window_start = 0.0
+        self._window_cpu = 0.0
 
     def add(self, player: SharedAudioPlayer) -> None:
         """Step `player` from the next tick on."""
@@ -69,6 +84,12 @@ class SharedClock:
     def player_count(self) -> int:
         """How many players the clock is stepping."""
         return len(self._players)
+
+    @property
+    def native_id(self) -> int | None:
+        """The sender thread's kernel thread id (for its scheduling policy), None before it starts."""
+        thread = self._thread
+        return None if thread is None else thread.native_id
 
     def _ask_for_realtime(self) -> None:
         """Switch this thread to real-time scheduling (SCHED_FIFO), as audio servers do, if allowed.
@@ -94,9 +115,35 @@ class SharedClock:
         self.realtime = True
         log.info("audio sender runs with real-time priority %d", self.realtime_priority)
 
+    def _watch_budget(self, now: float) -> None:
+        """Once a window: step down from real-time priority if the sender used more CPU than its budget,
+        and ask for it again once the retry time has come."""
+        elapsed = now - self._window_start
+        if elapsed < BUDGET_WINDOW_S:
+            return
+        cpu = time.thread_time()
+        share = (cpu - self._window_cpu) / elapsed
+        self._window_start, self._window_cpu = now, cpu
+        if self.realtime and share > REALTIME_CPU_BUDGET:
+            os.sched_setscheduler(0, os.SCHED_OTHER | os.SCHED_RESET_ON_FORK, os.sched_param(0))
+            self.realtime = False
+            self.step_downs += 1
+            self._retry_at = now + self._realtime_retry_s
+            log.warning(
+                "audio sender used %.0f %% of a CPU at real-time priority: the streams need more CPU "
+                "than this machine has; it runs at normal priority for %.0f s so that ffmpeg and the "
+                "bot are not starved (fewer streams per CPU, or more shards, would fix it)",
+                share * 100,
+                self._realtime_retry_s,
+            )
+        elif self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            self._ask_for_realtime()
+
     def _run(self) -> None:
         self._ask_for_realtime()
         start, ticks = time.perf_counter(), 0
+        self._window_start, self._window_cpu = start, time.thread_time()
         while True:
             players = self._players
             if not players:
@@ -112,7 +159,9 @@ class SharedClock:
                 for player in finished:
                     player.finish()
             ticks += 1
-            delay = start + FRAME_S * ticks - time.perf_counter()
+            now = time.perf_counter()
+            self._watch_budget(now)
+            delay = start + FRAME_S * ticks - now
             if delay > 0:
                 time.sleep(delay)
                 continue
@@ -184,7 +233,7 @@ class SharedAudioPlayer(AudioPlayer):
         if self._offline_since is None:
             self._offline_since = now
         elif now - self._offline_since > self.client.timeout:
-            log.debug("voice did not reconnect within %s s; stopping playback", self.client.timeout)
+            log.warning("voice did not reconnect within %s s; stopping playback", self.client.timeout)
             self.stop()
         return False
 
