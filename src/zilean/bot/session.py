@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from zilean.bot import embeds
 from zilean.bot.audio_source import PlayerAudioSource
 from zilean.bot.saver import Saver
 from zilean.core.errors import QueueError, ZileanError
@@ -322,9 +323,23 @@ class GuildSession:
             pass  # the loop is closed: shutting down
 
     def _audio_finished_on_loop(self) -> None:
-        # A track may have started in the instant the AudioPlayer was finishing: start a new one.
-        if self.player.state is not PlayerState.IDLE:
-            self._ensure_audio()
+        if self.player.state is PlayerState.IDLE:
+            return
+        voice = self.voice
+        if voice is not None and voice.is_connected():
+            self._ensure_audio()  # a track started in the instant the AudioPlayer was finishing
+            return
+        # The sender gave up on a voice connection that did not come back: without this the track
+        # would stay "playing" with nothing sending it (issue #12). Hold it where it was, and say so.
+        with guild_context(self.guild_id):
+            position = self.player.position_ms
+            log.warning("voice connection lost while playing; holding the track at %d ms", position)
+            self.player.stop()
+            self.resume_at_ms = position
+            self.saver.save_now(position)
+            self.announcer.say(
+                embeds.error("I lost the voice connection, so the music is paused. Use `resume` to go on.")
+            )
 
     def _queue_changed(self) -> None:
         """The upcoming entries changed: what was preloaded may no longer be next."""
@@ -378,6 +393,7 @@ class GuildSession:
             return
         entry = self.current
         if event.reason is EndReason.FAILED and entry is not None:
+            log.warning("track %r failed at %d ms: %s", entry.track.title, event.position_ms, event.message)
             self.announcer.track_failed(entry.track, event.message or "This track could not be played.")
         if entry is not None and not (self.queue.loop is LoopMode.ONE and event.reason is EndReason.FINISHED):
             self.saver.played(entry.track)

@@ -241,8 +241,13 @@ class OpusStream:
             os.set_blocking(self._stdout, False)
             with contextlib.suppress(OSError):  # a smaller pipe only means less read-ahead
                 fcntl.fcntl(self._stdout, F_SETPIPE_SZ, PIPE_BYTES)
-        self._stderr_reader = threading.Thread(target=self._drain_stderr, name="ffmpeg-stderr", daemon=True)
-        self._stderr_reader.start()
+        reader = threading.Thread(target=self._drain_stderr, name="ffmpeg-stderr", daemon=True)
+        try:
+            reader.start()
+        except RuntimeError:  # no thread left: do not leave an ffmpeg behind that nobody reads
+            self.close()
+            raise
+        self._stderr_reader = reader
 
     def read(self) -> bytes | None:
         """The next packet without blocking; b"" when none is ready yet; None once ended or closed."""
@@ -385,9 +390,12 @@ class OpusStream:
             detail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()
             # stderr may hold signed URLs: it goes to the log, never to users.
             log.warning("ffmpeg exited with %s: %s", code, detail[-1] if detail else "(no message)")
-            self._error = self._ticket_failure() or _user_message(
-                self._stderr_tail, is_local=self.spec.media.is_local_file
-            )
+            if code < 0:  # killed by a signal (the OOM killer, an operator): not the file's fault
+                self._error = self._ticket_failure() or "The audio process was stopped unexpectedly."
+            else:
+                self._error = self._ticket_failure() or _user_message(
+                    self._stderr_tail, is_local=self.spec.media.is_local_file
+                )
         elif self._error is None and self._packets_seen == 0:
             self._error = self._ticket_failure() or "This track has no audio to play from that position."
         elif self._error is None:

@@ -68,7 +68,16 @@ log = logging.getLogger(__name__)
 OPUS_SILENCE = b"\xf8\xff\xfe"  # one 20 ms Opus frame of silence (what discord.py sends)
 DEFAULT_LINGER_MS = 5_000
 DEFAULT_PRELOAD_LEAD_MS = 10_000
+# A stream that gave no packet for this long (at its start, or mid-track) has stalled: the track
+# fails with a message instead of playing silence for ever. ffmpeg gives up on a stalled network
+# read after 15 s itself (pipeline.NETWORK_TIMEOUT_US) and a local file starts within milliseconds,
+# so only a stuck ffmpeg (a source that never answers, a process stopped or starved) gets here.
+DEFAULT_STALL_MS = 30_000
+# How often a stream that broke off mid-track (ffmpeg killed or crashed) is restarted at the current
+# position before the track fails.
+STREAM_RETRIES = 1
 FAILED_MESSAGE = "This track could not be played."
+STALLED_MESSAGE = "This track's audio stopped coming (its source or ffmpeg stalled), so I skipped it."
 
 
 StreamFactory = Callable[[PlaybackSpec], FrameStream]
@@ -86,11 +95,13 @@ class Player:
         *,
         linger_ms: int = DEFAULT_LINGER_MS,
         preload_lead_ms: int = DEFAULT_PRELOAD_LEAD_MS,
+        stall_ms: int = DEFAULT_STALL_MS,
     ) -> None:
         self._factory = stream_factory
         self._on_event = on_event
         self._loop = loop
         self._linger_frames = linger_ms // FRAME_MS
+        self._stall_frames = max(1, stall_ms // FRAME_MS)
         self._preload_lead_ms = preload_lead_ms
         self._lock = threading.Lock()
         # Starting ffmpeg (fork/exec + thread start-up) and stopping it (waiting for the exit) both
@@ -124,11 +135,28 @@ class Player:
                 assert self._feed is not None
                 packet = self._feed.pull()
             if not packet:
-                return OPUS_SILENCE
+                return self._underrun_locked()
+            self._feed.starved = 0
             if self._state is PlayerState.LOADING:
                 self._state = PlayerState.PLAYING
                 self._emit(TrackStarted(self._feed.tag, round(self._feed.position_ms - self._feed.step_ms)))
             return packet
+
+    def _underrun_locked(self) -> bytes | None:
+        """No packet ready: silence, unless the stream has given nothing for the stall time."""
+        feed = self._feed
+        assert feed is not None
+        feed.starved += 1
+        if feed.starved < self._stall_frames:
+            return OPUS_SILENCE
+        log.warning(
+            "no audio from ffmpeg for %d ms (%s); the track fails",
+            feed.starved * FRAME_MS,
+            "never started" if self._state is PlayerState.LOADING else "stalled mid-track",
+        )
+        self._end_locked(EndReason.FAILED, STALLED_MESSAGE)
+        self._linger_left = self._linger_frames
+        return self._linger_frame()
 
     def _linger_frame(self) -> bytes | None:
         """Silence while waiting for the owner to start the next track after an end, then None."""
@@ -269,8 +297,8 @@ class Player:
         try:
             stream = self._factory(feed.spec)
             stream.start()
-        except (ZileanError, OSError) as exc:
-            log.warning("could not start playback: %s", exc)
+        except Exception as exc:  # anything: a start that fails unseen leaves the track silent for ever
+            log.warning("could not start playback: %r", exc, exc_info=not isinstance(exc, ZileanError))
             if stream is not None:
                 self._close_later(stream)
             with self._lock:
@@ -344,6 +372,8 @@ class Player:
             self._feed, self._pending = pending, None
             self._serial += 1
             return True
+        if error and self._restart_broken_locked(feed, error):
+            return True
         self._end_locked(EndReason.FAILED if error else EndReason.FINISHED, error)
         following, self._next = self._next, None
         if following is None or following.stream is None:
@@ -353,6 +383,20 @@ class Player:
             self._linger_left = self._linger_frames
             return False
         self._install_locked(following)
+        return True
+
+    def _restart_broken_locked(self, feed: Feed, error: str) -> bool:
+        """A stream that broke off mid-track gets a new ffmpeg at the current position (a few times)."""
+        if feed.retries >= STREAM_RETRIES or feed.position_ms <= feed.spec.start_ms:
+            return False  # it never played (a bad file fails the same way again), or it keeps breaking
+        log.warning("the audio stream broke off at %d ms (%s); restarting it there", feed.position_ms, error)
+        spec = replace(feed.spec, start_ms=round(feed.position_ms))
+        again = Feed(spec, feed.tag, duration_ms=feed.duration_ms)
+        again.retries = feed.retries + 1
+        self._discard_locked(feed)
+        self._feed = again
+        self._serial += 1
+        self._launch_locked(again)
         return True
 
     def _end_locked(self, reason: EndReason, message: str | None = None) -> None:

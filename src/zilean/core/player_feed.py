@@ -42,6 +42,8 @@ class Feed:
         self.start_error: str | None = None
         self.launched = False  # handed to the starter thread
         self.discarded = False  # no longer wanted: a stream started late is closed at once
+        self.starved = 0  # read_frame() calls in a row that found no packet
+        self.retries = 0  # how often this track's stream was restarted after breaking off
 
     @property
     def error(self) -> str | None:
