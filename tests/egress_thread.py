@@ -1,4 +1,5 @@
-"""The real egress proxy on a background event loop, for synchronous tests that run ffmpeg over HTTP."""
+"""The real egress proxy on a background event loop, for synchronous tests that run ffmpeg over HTTP;
+and `handler_server`, a loopback server for a test's own BaseHTTPRequestHandler (a misbehaving site)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 from zilean.core.media import MediaInput
@@ -49,3 +51,16 @@ def egress_proxy(*trusted: str) -> Iterator[ProxyThread]:
         yield proxy
     finally:
         proxy.close()
+
+
+@contextmanager
+def handler_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free port of 127.0.0.1 from a thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

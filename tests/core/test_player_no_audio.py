@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from player_sink import FakeSink
 
 from audio_fixtures import ffmpeg_exe
-from egress_thread import egress_proxy
+from egress_thread import egress_proxy, handler_server
 from zilean.core.events import EndReason, PlayerEvent, TrackEnded
 from zilean.core.pipeline import OpusStream, PlaybackSpec
 from zilean.core.player import Player
@@ -33,15 +33,11 @@ def silent_server() -> Iterator[str]:
             self.end_headers()
             release.wait(60)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Silent)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
+    with handler_server(Silent) as base:
+        try:
+            yield base
+        finally:
+            release.set()  # before the server's shutdown waits for its handler threads
 
 
 async def test_a_track_without_a_first_packet_fails_with_a_reason(silent_server: str) -> None:

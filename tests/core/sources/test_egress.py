@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from local_http import RecordingServer
 
+from egress_thread import handler_server
 from zilean.core.sources.egress import MAX_REQUESTS_PER_WINDOW, EgressProxy, Ticket, _byte_range
 from zilean.core.sources.netguard import NetGuard
 
@@ -128,14 +128,8 @@ def endless_server() -> Iterator[str]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Radio)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with handler_server(Radio) as base:
+        yield base
 
 
 async def test_a_stream_without_a_size_is_ended_at_the_time_limit(endless_server: str) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from local_http import RecordingServer
 from media_files import TONE_SECONDS
 
+from egress_thread import handler_server
 from zilean.core.pipeline import OpusStream, PlaybackSpec
 from zilean.core.sources import Resolver, SourceOptions
 from zilean.core.sources.ytdlp_config import YtDlpConfig
@@ -55,14 +55,8 @@ def forward_proxy() -> Iterator[tuple[str, list[tuple[str, str]]]]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with handler_server(Forward) as base:
+        yield base, seen
 
 
 async def test_a_track_found_through_the_proxy_streams_through_it(
