@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import gzip
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -33,9 +34,12 @@ from zilean.web.sessions import COOKIE_NAME
 QUEUE = 10_000
 
 
-async def timed(client: httpx.AsyncClient, path: str, count: int) -> tuple[list[float], int, bytes]:
-    """Latencies (ms) of `count` sequential GETs; failures; the last body."""
+async def timed(
+    client: httpx.AsyncClient, path: str, count: int
+) -> tuple[list[float], list[float], int, bytes]:
+    """Client latencies and the page's own Server-Timing (ms) of `count` GETs; failures; the last body."""
     latencies: list[float] = []
+    server: list[float] = []
     failures = 0
     body = b""
     for _ in range(count):
@@ -46,8 +50,11 @@ async def timed(client: httpx.AsyncClient, path: str, count: int) -> tuple[list[
             failures += 1
             continue
         latencies.append(elapsed)
+        found = re.search(r"page;dur=([\d.]+)", response.headers.get("server-timing", ""))
+        if found:
+            server.append(float(found.group(1)))
         body = response.content
-    return latencies, failures, body
+    return latencies, server, failures, body
 
 
 async def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
@@ -78,7 +85,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
                     for run in range(1, args.runs + 1):
                         for label, path in paths.items():
                             load_before = os.getloadavg()[0]
-                            latencies, failed, body = await timed(client, path, args.requests)
+                            latencies, server, failed, body = await timed(client, path, args.requests)
                             if failed or not latencies:
                                 rows.append(
                                     f"| {backend} | {label} | {run} | setup failed: {failed} errors |||||"
@@ -87,7 +94,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
                             cells = [
                                 backend, label, run, len(latencies), f"{pct(latencies, 0.5):.1f}",
                                 f"{pct(latencies, 0.99):.1f}", f"{max(latencies):.1f}",
-                                f"{statistics.mean(latencies):.1f}", f"{len(body):,}",
+                                f"{statistics.mean(latencies):.1f}",
+                                f"{pct(server, 0.5):.1f} / {pct(server, 0.99):.1f}" if server else "",
+                                f"{len(body):,}",
                                 f"{len(gzip.compress(body)):,}", f"{load_before:.1f}",
                             ]  # fmt: skip
                             rows.append("| " + " | ".join(str(cell) for cell in cells) + " |")
@@ -121,9 +130,9 @@ async def main() -> None:
     print(page_weight())
     print(
         "| backend | endpoint | run | requests | p50 ms | p99 ms | max ms | mean ms "
-        "| HTML bytes | gzip bytes | load |"
+        "| page's own time p50 / p99 ms | HTML bytes | gzip bytes | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         await run_backend(backend, args)
 
