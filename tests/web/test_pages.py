@@ -113,6 +113,8 @@ async def test_a_10000_entry_queue_renders_one_page_and_loads_the_rest_on_scroll
     assert "10000 tracks" in page and "500:00:00" in page
     assert len(response.content) <= 100_000, len(response.content)
     assert f'hx-get="/guilds/{GUILD}/queue?offset={QUEUE_PAGE}"' in page
+    without_js = (await client.get(f"/guilds/{GUILD}", params={"queue_offset": QUEUE_PAGE})).text
+    assert '<span class="pos">51</span>' in without_js and '<span class="pos">1</span>' not in without_js
     more = (await client.get(f"/guilds/{GUILD}/queue", params={"offset": 9_990})).text
     assert more.count('class="qe"') == 10 and "Song number 09999" in more and "hx-get" not in more
 

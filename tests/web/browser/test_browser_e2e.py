@@ -187,6 +187,9 @@ async def test_a_discord_skip_updates_the_open_page_without_reload(stack: Stack,
     assert "skip" in reply.text.lower(), reply.text
     await expect(alice.locator(".np-title")).to_contain_text("Short 660", timeout=LIVE)
     assert await alice.evaluate("window.zileanMarker") == "still here"
+    again = alice.get_by_role("button", name="Queue Steps again")  # the history, live too
+    await answered(alice, again, "steps")
+    await expect(alice.locator(".qe").last).to_contain_text("Steps", timeout=LIVE)
 
 
 async def test_a_post_without_the_csrf_token_is_403(stack: Stack, alice: Page) -> None:
