@@ -54,6 +54,11 @@ def test_kinds_for_maps_events_to_fragments_in_page_order() -> None:
     assert live.kinds_for(events) == ("banner", "nowplaying", "controls", "queue", "history")
     assert live.kinds_for([Event(4, 1, "queue", {})]) == ("queue",)
     assert live.kinds_for([Event(5, 1, "directory", {})]) == ("banner",)
+    track = {"title": "A"}
+    paused = [Event(6, 1, "player", {"track": track, "paused": True})]
+    assert "history" not in live.kinds_for(paused, track)  # same track: the history did not change
+    assert "history" in live.kinds_for([*paused, Event(7, 1, "player", {"track": {"title": "B"}})], track)
+    assert live.last_track(paused, None) == track
 
 
 async def _collect(gen: object, count: int) -> list[str]:

@@ -59,10 +59,6 @@ class Page:
         assert self.user is not None
         return views.Viewer(self.user.id, self.user.username, avatar_url(self.user), self.user.csrf_token)
 
-    async def default_volume(self, guild_id: int) -> int:
-        """The guild's configured volume (shown while it has no player)."""
-        return (await self.db.guild_settings.get(guild_id)).volume
-
     def context(self, **more: Any) -> dict[str, Any]:
         """The base template's context plus `more`."""
         user = None

@@ -29,6 +29,7 @@ AFFECTS: dict[str, tuple[str, ...]] = {
     "queue": ("queue",),
 }
 EVERYTHING = FRAGMENTS
+_UNKNOWN = object()  # no track seen yet: the next player event re-renders the history
 
 
 def sse_message(event: str, data: str, event_id: int | None = None) -> str:
@@ -40,15 +41,36 @@ def sse_message(event: str, data: str, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def kinds_for(events: Iterable[Event]) -> tuple[str, ...]:
-    """The fragments a batch of events changes, in page order."""
+def kinds_for(events: Iterable[Event], track_before: object = _UNKNOWN) -> tuple[str, ...]:
+    """The fragments a batch of events changes, in page order. The history changes only when a
+    "player" event carries another track than `track_before` (a pause or a volume change does not)."""
     wanted: set[str] = set()
+    track = track_before
     for event in events:
         wanted.update(AFFECTS.get(event.kind, ("banner",)))
+        if event.kind == "player":
+            track = event.payload.get("track")
+    if track == track_before:
+        wanted.discard("history")
     return tuple(kind for kind in FRAGMENTS if kind in wanted)
 
 
+def last_track(events: Iterable[Event], track_before: object) -> object:
+    """The track of the newest "player" event of a batch (or `track_before` when there is none)."""
+    track = track_before
+    for event in events:
+        if event.kind == "player":
+            track = event.payload.get("track")
+    return track
+
+
 Render = Callable[[tuple[str, ...]], Awaitable[dict[str, str]]]
+
+
+async def _no_fragments() -> dict[str, str]:
+    return {}
+
+
 Check = Callable[[], Awaitable[bool]]
 
 
@@ -69,6 +91,7 @@ async def stream(
     """
     try:
         online = await bot_online()
+        track: object = _UNKNOWN
         yield f"retry: {RETRY_MS}\n\n"
         if resume:
             for name, html in (await render(EVERYTHING)).items():
@@ -89,20 +112,25 @@ async def stream(
                     batch.append(more)
             except Lagged:
                 lagged = True
-            if not await still_allowed():
+            kinds = EVERYTHING if lagged else kinds_for(batch, track)
+            track = last_track(batch, track)
+            # The checks run beside the render, not before it: they cost a live update no time.
+            allowed, now_online, rendered = await asyncio.gather(
+                still_allowed(), bot_online(), render(kinds) if kinds else _no_fragments()
+            )
+            if not allowed:
                 log.info("live stream of guild %s closed: the viewer lost access", subscription.guild_id)
                 yield sse_message("gone", GONE_HTML)
                 return
-            now_online = await bot_online()
-            kinds = EVERYTHING if lagged else kinds_for(batch)
             if now_online != online and "banner" not in kinds:
                 kinds = ("banner", *kinds)
+                rendered = {**await render(("banner",)), **rendered}
             online = now_online
             if kinds:
                 idle = 0.0
                 newest = max((e.id for e in batch), default=None)
-                for name, html in (await render(kinds)).items():
-                    yield sse_message(name, html, newest)
+                for name in kinds:
+                    yield sse_message(name, rendered[name], newest)
             else:
                 idle += check_s
                 if idle >= keepalive_s:

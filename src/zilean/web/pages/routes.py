@@ -93,7 +93,6 @@ def page_router() -> APIRouter:
             page.bus,
             guild,
             page.viewer,
-            default_volume=await page.default_volume(access.id),
             queue_offset=queue_offset,
         )
         # The managers' links (web/manage) show only to members the policy lets change settings.
@@ -137,7 +136,6 @@ def page_router() -> APIRouter:
                 page.bus,
                 guild,
                 page.viewer,
-                default_volume=await page.default_volume(gid),
                 kinds=kinds,
             )
             return {kind: render(f"partials/{kind}.html", context) for kind in kinds}

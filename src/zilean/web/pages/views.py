@@ -7,6 +7,7 @@ who is in voice come from the bot's published directory.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from zilean.core.effects import EFFECTS
 from zilean.core.track import Track
 from zilean.db import Database
 from zilean.db.bus import Bus
-from zilean.db.records import PlayerState
+from zilean.db.records import MemberInfo, PlayerState
 
 QUEUE_PAGE = 50  # rows per queue page: the first renders with the page, the rest load on scroll
 HISTORY_SIZE = 10
@@ -138,15 +139,15 @@ async def history(db: Database, guild_id: int) -> dict[str, Any]:
     }
 
 
-async def voice(db: Database, state: PlayerState | None, guild_id: int, user_id: int) -> dict[str, Any]:
+def voice(
+    state: PlayerState | None, member: MemberInfo | None, channel_names: dict[int, str]
+) -> dict[str, Any]:
     """Where the viewer and the bot are in voice: "Join my voice channel" shows when only the viewer is."""
-    member = await db.directory.member(guild_id, user_id)
     bot_channel = state.voice_channel_id if state else None
     user_channel_id = member.voice_channel_id if member else None
     user_channel = None
     if user_channel_id is not None:
-        channels = {c.channel_id: c.name for c in await db.directory.channels(guild_id, "voice")}
-        user_channel = channels.get(user_channel_id, "a voice channel")
+        user_channel = channel_names.get(user_channel_id, "a voice channel")
     return {
         "voice": {
             "bot_channel": bot_channel,
@@ -156,15 +157,11 @@ async def voice(db: Database, state: PlayerState | None, guild_id: int, user_id:
     }
 
 
-async def banner(
-    db: Database, bus: Bus, state: PlayerState | None, guild_id: int, user_id: int
-) -> dict[str, Any]:
-    """The banner fragment: bot offline, or the join offer."""
-    online = await bus.owner_of(guild_id) is not None
-    return {"bot_online": online, **await voice(db, state, guild_id, user_id)}
-
-
 FRAGMENTS = ("banner", "nowplaying", "controls", "queue", "history")
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def player_context(
@@ -173,25 +170,41 @@ async def player_context(
     guild: dict[str, Any],
     viewer: Viewer,
     *,
-    default_volume: int,
     kinds: tuple[str, ...] = FRAGMENTS,
     queue_offset: int = 0,
 ) -> dict[str, Any]:
-    """The context of the named fragments (all of them: the whole player page)."""
+    """The context of the named fragments (all of them: the whole player page).
+
+    The independent reads run side by side: on a live update this is the time between the bot's
+    event and the other pages seeing it.
+    """
     guild_id = int(guild["id"])
-    state = await db.player_state.load(guild_id)
     names = Names(db, guild_id)
-    context: dict[str, Any] = {"guild": guild, "csrf_token": viewer.csrf_token}
-    # nowplaying and controls both show the voice state (the hint, the join offer)
-    context.update(await banner(db, bus, state, guild_id, viewer.user_id))
+    state, owner, member, recent = await asyncio.gather(
+        db.player_state.load(guild_id),
+        bus.owner_of(guild_id),
+        db.directory.member(guild_id, viewer.user_id),
+        history(db, guild_id) if "history" in kinds else _nothing(),
+    )
+    channel_names: dict[int, str] = {}
+    if member is not None and member.voice_channel_id is not None:
+        channel_names = {c.channel_id: c.name for c in await db.directory.channels(guild_id, "voice")}
+    context: dict[str, Any] = {
+        "guild": guild,
+        "csrf_token": viewer.csrf_token,
+        "bot_online": owner is not None,
+    }
+    # the banner (bot offline, the join offer) and the now-playing hint both use the voice state
+    context.update(voice(state, member, channel_names))
     if "nowplaying" in kinds or "controls" in kinds:
         context.update(await nowplaying(state, names))
     if "controls" in kinds:
+        default_volume = (await db.guild_settings.get(guild_id)).volume if state is None else 0
         context.update(controls(state, default_volume))
     if "queue" in kinds:
         context.update(await queue(db, guild_id, names, queue_offset))
-    if "history" in kinds:
-        context.update(await history(db, guild_id))
+    if recent is not None:
+        context.update(recent)
     return context
 
 
