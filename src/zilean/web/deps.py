@@ -69,13 +69,10 @@ async def guild_access(
     if not guild_id.isdigit():
         raise HTTPException(404, NOT_FOUND)
     gid = int(guild_id)
-    directory = web_context(request).db.directory
-    member = await directory.member(gid, user.id)
-    if member is None:
+    found = await web_context(request).db.directory.membership(gid, user.id)
+    if found is None:
         raise HTTPException(404, NOT_FOUND)
-    info = await directory.guild(gid)
-    if info is None:
-        raise HTTPException(404, NOT_FOUND)
+    info, member = found
     return GuildAccessView(id=gid, info=info, member=member)
 
 

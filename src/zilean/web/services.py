@@ -16,14 +16,16 @@ own checks and returns the bot's reply or refusal as it is.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from zilean.config import Settings
 from zilean.db import Database
-from zilean.db.bus import Bus
+from zilean.db.bus import BotProcess, Bus
 from zilean.db.connector import utcnow
 from zilean.db.errors import DatabaseError
 from zilean.db.records import PlayerState
@@ -44,6 +46,7 @@ from zilean.web.views import (
 
 log = logging.getLogger(__name__)
 
+ONLINE_TTL_S = 1.0
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
 BOT_OFFLINE = "the bot is offline"
@@ -116,6 +119,8 @@ class Services:
         self.db = db
         self.bus = bus
         self.limiter = limiter
+        self._live: list[BotProcess] = []
+        self._live_at: float | None = None
 
     @property
     def bot_user_id(self) -> int | None:
@@ -126,8 +131,18 @@ class Services:
     # --- reading -----------------------------------------------------------------------------
 
     async def bot_online(self, guild_id: int) -> bool:
-        """True while a live bot process runs the guild's shard."""
-        return await self.bus.owner_of(guild_id) is not None
+        """True while a live bot process runs the guild's shard. An "online" answer is reused for
+        ONLINE_TTL_S (every page and status request asks; bots beat every 2 s and count as gone after
+        10 s), so a bot that just stopped may read as online for that long more."""
+        now = time.monotonic()
+        fresh = self._live_at is not None and now - self._live_at < ONLINE_TTL_S
+        if fresh and any(process.owns(guild_id) for process in self._live):
+            return True
+        # "offline" is never served from the cache: a bot that just started counts at once
+        stale = timedelta(seconds=self.bus.options.timing.stale_after_s)
+        self._live = await self.bus.heartbeats.live(stale)
+        self._live_at = now
+        return any(process.owns(guild_id) for process in self._live)
 
     async def servers_for(self, user: SessionUser) -> list[ServerView]:
         """The servers the user shares with the bot (the bot's live member view), by name."""

@@ -66,6 +66,20 @@ class DirectoryRepo:
             row = (await conn.execute(stmt)).mappings().first()
         return None if row is None else _member(row)
 
+    async def membership(self, guild_id: int, user_id: int) -> tuple[GuildInfo, MemberInfo] | None:
+        """The guild and the user's member record in one query (the web's access check), or None."""
+        stmt = (
+            select(m, g.c.name.label("guild_name"), g.c.icon_url.label("guild_icon_url"), g.c.owner_id)
+            .join(g, g.c.guild_id == m.c.guild_id)
+            .where(m.c.guild_id == guild_id, m.c.user_id == user_id)
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        name, icon, owner = row["guild_name"], row["guild_icon_url"], row["owner_id"]
+        return GuildInfo(guild_id=guild_id, name=name, icon_url=icon, owner_id=owner), _member(row)
+
     async def members(self, guild_id: int, user_ids: Iterable[int]) -> dict[int, MemberInfo]:
         """Several members by id in one query (the audit log's names); absent ids are left out."""
         ids = sorted(set(user_ids))
