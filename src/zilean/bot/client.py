@@ -100,7 +100,11 @@ class ZileanBot(commands.AutoShardedBot):
             strip_after_prefix=True,
             connector=connector,
             guild_ready_timeout=guild_ready_timeout,
-            chunk_guilds_at_startup=True,  # every member, for the directory (the members intent)
+            # Not at start-up: discord.py then sends one op 8 per guild, and 100 of them used up the
+            # gateway's 110 sends a minute, so the voice joins (op 4) of the first minute timed out
+            # (62 of 100 guilds never joined; issue #12's benchmark). GUILD_CREATE already lists every
+            # member of a small guild; the directory asks for the rest of a large one, one at a time.
+            chunk_guilds_at_startup=False,
             activity=discord.Activity(type=discord.ActivityType.listening, name="/play"),
             **options,
         )
