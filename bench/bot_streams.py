@@ -14,7 +14,8 @@ frame deficit (packets missing against 50/s while speaking) and the
 inter-packet gap p99. The baseline is a minimal discord.py bot in its own process that plays the
 same file with the stock `FFmpegPCMAudio` + `PCMVolumeTransformer(0.25)` (Opus encoded in Python).
 `zilean` is the bot as it runs here (root: its audio sender gets real-time priority); `zilean-normal`
-is the same bot with AUDIO_REALTIME_PRIORITY=0, as it runs where real-time scheduling is not allowed.
+is the same bot with AUDIO_REALTIME_PRIORITY=0, as it runs where real-time scheduling is not allowed;
+`zilean-2shards` is the bot as two processes of one shard each on this machine (bot CPU and RSS: both).
 `--burn N…` repeats those sizes with a pure-Python CPU loop in a thread of the bot process (it holds the
 GIL except at the interpreter's switch interval). RSS of the bot process (and its ffmpeg children)
 is read when connected with N idle guilds and again with N guilds playing.
@@ -129,10 +130,15 @@ def make_music(directory: Path, seconds: int) -> Path:
     return path
 
 
-def start_bot(
+# `zilean-2shards`: the same bot as two processes on this machine, one shard each (`zilean bot
+# --shard-ids N --shard-count 2`, one database), each with its own GIL and real-time sender.
+SHARDED = "zilean-2shards"
+
+
+def start_bots(
     kind: str, sandbox: Sandbox, library: Path, data: Path, *, burn: bool = False, trusted: str = ""
-) -> subprocess.Popen[bytes]:
-    """Our bot (`python -m zilean bot`) or the stock baseline, as a child process (fresh database)."""
+) -> list[subprocess.Popen[bytes]]:
+    """Our bot (`python -m zilean bot`, or two shard processes) or the stock baseline (fresh database)."""
     env = {**os.environ, **sandbox.bot_env()}
     database = Path(tempfile.mkdtemp(dir=data)) / f"{kind}.db"  # no players to restore from an earlier run
     env.update(
@@ -145,21 +151,27 @@ def start_bot(
         TRUSTED_MEDIA_ORIGINS=trusted,
         AUDIO_REALTIME_PRIORITY="0" if kind == "zilean-normal" else "10",
     )
-    argv = {
-        "zilean": [sys.executable, "-m", "zilean", "bot"],
-        "zilean-normal": [sys.executable, "-m", "zilean", "bot"],
-        "stock": [sys.executable, "-c", STOCK_BOT],
+    ours = [sys.executable, "-m", "zilean", "bot"]
+    argvs = {
+        "zilean": [ours],
+        "zilean-normal": [ours],
+        SHARDED: [[*ours, "--shard-ids", str(i), "--shard-count", "2"] for i in range(2)],
+        "stock": [[sys.executable, "-c", STOCK_BOT]],
     }[kind]
-    if burn:
-        argv = [sys.executable, "-c", BURNING, *argv[1:]]
-    log = (database.parent / f"{kind}.stderr").open("wb")
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    processes = []
+    for i, argv in enumerate(argvs):
+        if burn:
+            argv = [sys.executable, "-c", BURNING, *argv[1:]]
+        log = (database.parent / f"{kind}-{i}.stderr").open("wb")
+        own = {**env, "LOG_DIR": str(data / "logs" / str(i))} if len(argvs) > 1 else env
+        processes.append(subprocess.Popen(argv, env=own, stdout=subprocess.DEVNULL, stderr=log))
+    return processes
 
 
-async def wait_identified(http: httpx.AsyncClient, before: int) -> None:
+async def wait_identified(http: httpx.AsyncClient, before: int, sessions: int = 1) -> None:
     for _ in range(600):
         gateway = (await http.get("/_sandbox/state")).json()["gateway"]
-        if gateway["identifies"] > before and gateway["connected"]:
+        if gateway["identifies"] >= before + sessions and gateway["connected"]:
             await asyncio.sleep(3.0)  # GUILD_CREATEs, command sync
             return
         await asyncio.sleep(0.1)
@@ -211,10 +223,11 @@ async def run_streams(
         sandbox.voice.decode_default = False
         world = sandbox.world
         async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=30) as http:
-            process = start_bot(kind, sandbox, library, tmp, burn=burn)
+            bots = start_bots(kind, sandbox, library, tmp, burn=burn)
+            pids = [bot.pid for bot in bots]
             try:
-                await wait_identified(http, 0)
-                idle_rss = rss_mb(process.pid)
+                await wait_identified(http, 0, len(bots))
+                idle_rss = sum(map(rss_mb, pids))
                 targets = []
                 for guild in world.guilds.values():
                     music = next(c for c in guild.channels.values() if c.name == "Music")
@@ -234,15 +247,16 @@ async def run_streams(
                 await asyncio.sleep(2.0)  # past the effect restarts
                 for guild_id, _, _ in targets:
                     sandbox.voice.reset_stats(guild_id)
-                ffmpegs = descendants(process.pid)
-                cpu_before = cpu_split(process.pid, ffmpegs)
+                ffmpegs = [child for pid in pids for child in descendants(pid)]
+                cpu_before = cpu_split(pids, ffmpegs)
                 await asyncio.sleep(seconds)
                 stats = [sandbox.voice.stats(g) for g, _, _ in targets]
-                cpu_after = cpu_split(process.pid, ffmpegs)
-                playing_rss, ffmpeg_rss = rss_mb(process.pid), sum(map(rss_mb, descendants(process.pid)))
+                cpu_after = cpu_split(pids, ffmpegs)
+                playing_rss = sum(map(rss_mb, pids))
+                ffmpeg_rss = sum(rss_mb(child) for pid in pids for child in descendants(pid))
                 refuse_unless_all_play(sandbox, targets, "in the measuring window")
             finally:
-                stop_s = await stop(process)
+                stop_s = max(await asyncio.gather(*map(stop, bots)))
                 leftovers = reap_leftovers()
     if leftovers:  # the bot left processes behind (now killed): say so, the row still counts
         print(f"# {kind}: killed {len(leftovers)} processes left after the bot stopped: {set(leftovers)}")
@@ -275,9 +289,9 @@ async def run_streams(
     }
 
 
-def cpu_split(bot: int, ffmpegs: list[int]) -> tuple[float, float, float]:
-    """CPU seconds so far: the bot process, its ffmpeg children together, this process (the sandbox)."""
-    return cpu_seconds(bot), sum(map(cpu_seconds, ffmpegs)), cpu_seconds(os.getpid())
+def cpu_split(bots: list[int], ffmpegs: list[int]) -> tuple[float, float, float]:
+    """CPU seconds so far: the bot process(es), their ffmpeg children, this process (the sandbox)."""
+    return sum(map(cpu_seconds, bots)), sum(map(cpu_seconds, ffmpegs)), cpu_seconds(os.getpid())
 
 
 async def all_playing(sandbox: Sandbox, guild_ids: list[int], within_s: float) -> None:
@@ -326,7 +340,7 @@ async def _first_packet(runs: int, tmp: Path, library: Path, origin: str) -> lis
         user = next(uid for uid in guild.members if uid != world.bot_user_id)
         sandbox.voice_states.move(guild.id, user, music.id)
         async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=30) as http:
-            process = start_bot("zilean", sandbox, library, tmp, trusted=origin)
+            (process,) = start_bots("zilean", sandbox, library, tmp, trusted=origin)
             try:
                 await wait_identified(http, 0)
                 await post(http, text.id, user, "=join")
