@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
+from audio_fixtures import tone
 from polling import until_value
 from zilean.core import analysis
 from zilean.sandbox.server import Sandbox
@@ -66,8 +67,7 @@ def make_media(ffmpeg: str, directory: Path) -> dict[str, Path]:
 
 
 def _tone(freq_hz: float, seconds: float) -> np.ndarray:
-    t = np.arange(round(seconds * analysis.SAMPLE_RATE)) / analysis.SAMPLE_RATE
-    return SOURCE_AMPLITUDE * np.sin(2 * np.pi * freq_hz * t)
+    return tone(freq_hz, seconds, amplitude=SOURCE_AMPLITUDE)
 
 
 def _encode(ffmpeg: str, path: Path, mono: np.ndarray, title: str) -> None:

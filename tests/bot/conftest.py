@@ -24,7 +24,7 @@ import pytest_asyncio
 from bot_harness import Driver, make_media
 from sqlalchemy.engine import make_url
 
-from audio_fixtures import http_server
+from audio_fixtures import ffmpeg_exe, http_server
 from polling import until
 from zilean.config import Settings
 from zilean.core.queue import LoopMode
@@ -36,10 +36,8 @@ from zilean.sandbox.testing import discord_pointed_at, wait_until
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Generated audio files in a library folder (played with `local:` queries)."""
-    import imageio_ffmpeg
-
     root = tmp_path_factory.mktemp("media")
-    return make_media(str(imageio_ffmpeg.get_ffmpeg_exe()), root / "library")
+    return make_media(ffmpeg_exe(), root / "library")
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 from bot_harness import Driver
 
+from polling import until_value
 from zilean.db.records import GuildInfo, MemberInfo
 from zilean.db.repos.directory import DirectoryRepo
 
@@ -19,14 +19,7 @@ T = TypeVar("T")
 
 async def eventually(read: Callable[[], Awaitable[T]], accept: Callable[[T], bool], within: float = 15) -> T:
     """Poll an async read until its value is accepted (the condition, not a fixed sleep)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await read()
-        if accept(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r} after {within} s")
-        await asyncio.sleep(0.02)
+    return await until_value(read, accept, within=within, interval=0.02)
 
 
 def repo(bot: Any) -> DirectoryRepo:

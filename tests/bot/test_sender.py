@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable
 
+from polling import until_sync
 from zilean.bot.sender import GIL_SWITCH_INTERVAL_S, SharedClock
 
 
@@ -28,11 +29,8 @@ class CountingPlayer:
         self.finished.set()
 
 
-def wait_until(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    until_sync(condition, within=timeout)
 
 
 def test_players_are_stepped_until_they_finish_and_then_dropped() -> None:

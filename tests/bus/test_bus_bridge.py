@@ -13,6 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from audio_fixtures import ffmpeg_exe
 from zilean.config import Settings
 from zilean.db import open_database
 from zilean.db.bus import Bus, BusOptions
@@ -25,8 +26,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
     """Sandbox, the real bot with its bus worker, and a web-side Bus on the same SQLite database."""
-    import imageio_ffmpeg
-
     from zilean.bot.bus_bridge import start_bus_worker
     from zilean.bot.runner import built_bot
 
@@ -34,7 +33,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[
     library = root / "library"
     library.mkdir()
     ffmpeg = await asyncio.create_subprocess_exec(
-        imageio_ffmpeg.get_ffmpeg_exe(),
+        ffmpeg_exe(),
         "-v",
         "error",
         "-f",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from audio_fixtures import ffmpeg_exe, run_pcm
+from polling import until_sync
 from zilean.core import analysis
 
 
@@ -46,12 +46,7 @@ def offline_product(tmp_path: Path) -> Iterator[str]:
 
 
 def wait_for(predicate, within: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.2)
-    raise AssertionError("timed out")
+    return until_sync(predicate, within=within, interval=0.2)
 
 
 def decoded_rms(path: Path) -> float:

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 
+from audio_fixtures import ffmpeg_exe, http_server, stereo, tone, write_wav
 from zilean.cli import main
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """A folder with one generated WAV, served on 127.0.0.1."""
-    subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=2",
-         str(tmp_path / "beep.wav")],
-        check=True,
-    )  # fmt: skip
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    write_wav(tmp_path / "beep.wav", stereo(tone(1000, 2.0)))
+    with http_server(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +61,7 @@ def test_resolve_local_query_lists_a_line(
     music = tmp_path / "music"
     music.mkdir()
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=1",
+        [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=duration=1",
          "-metadata", "title=Blue Moon", "-metadata", "artist=Ella", str(music / "x.mp3")],
         check=True,
     )  # fmt: skip

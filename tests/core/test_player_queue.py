@@ -9,6 +9,7 @@ import pytest
 from player_sink import FakeSink
 
 from audio_fixtures import ffmpeg_exe, stereo, tone, write_wav
+from polling import until
 from zilean.core.events import EndReason, PlayerEvent, TrackEnded, TrackStarted
 from zilean.core.media import MediaInput
 from zilean.core.pipeline import OpusStream, PlaybackSpec
@@ -40,9 +41,7 @@ class Session:
         return [event for event in self.events if isinstance(event, TrackEnded)]
 
     async def until(self, condition: Callable[[], bool]) -> None:
-        async with asyncio.timeout(30):
-            while not condition():  # noqa: ASYNC110 - polled: another thread changes it
-                await asyncio.sleep(0.01)
+        await until(condition, within=30, interval=0.01)
 
     def on_event(self, event: PlayerEvent) -> None:
         self.events.append(event)

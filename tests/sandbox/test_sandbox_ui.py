@@ -7,11 +7,11 @@ import gc
 import aiohttp
 import discord
 import httpx
-import imageio_ffmpeg
 import numpy as np
 import pytest
 from discord.ext import commands
 
+from audio_fixtures import ffmpeg_exe
 from zilean.sandbox import Sandbox
 from zilean.sandbox.testing import VoiceUser
 
@@ -41,7 +41,7 @@ async def test_pcm_websocket_streams_what_the_bot_plays(
         tone = discord.FFmpegOpusAudio(
             "sine=frequency=440:sample_rate=48000:duration=3",
             before_options="-f lavfi",
-            executable=imageio_ffmpeg.get_ffmpeg_exe(),
+            executable=ffmpeg_exe(),
         )
         try:
             voice.play(tone)

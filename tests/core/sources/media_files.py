@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import imageio_ffmpeg
+from audio_fixtures import ffmpeg_exe
 
 # name -> (ffmpeg output args, file name)
 AUDIO_FORMATS: dict[str, tuple[list[str], str]] = {
@@ -23,7 +23,7 @@ TONE_SECONDS = 3
 
 
 def ffmpeg() -> str:
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
+    return ffmpeg_exe()
 
 
 def make_tone(

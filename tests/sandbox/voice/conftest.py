@@ -7,8 +7,9 @@ import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
+
+from audio_fixtures import ffmpeg_exe
 
 with warnings.catch_warnings():
     # discord.py 2.7 imports the deprecated audioop module (Python 3.11–3.12).
@@ -22,7 +23,7 @@ from zilean.sandbox.voice import VoiceServer
 
 @pytest.fixture(scope="session")
 def ffmpeg() -> str:
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return ffmpeg_exe()
 
 
 def write_tone(ffmpeg: str, path: Path, seconds: float, gain: float = 1.0) -> Path:
