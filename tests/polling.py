@@ -30,17 +30,14 @@ async def until(
     what: str = "the condition",
 ) -> T:
     """Poll `predicate()` (plain or async) until it is truthy; return that value (TimeoutError otherwise)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
+
+    async def read() -> T:
         value = predicate()
         if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value  # type: ignore[return-value]
-        if loop.time() > deadline:
-            raise TimeoutError(_describe(what, value))
-        await asyncio.sleep(interval)
+            return await value  # type: ignore[no-any-return]
+        return value
+
+    return await until_value(read, bool, within=within, interval=interval, what=what)
 
 
 async def until_value(
