@@ -103,7 +103,6 @@ async def stored_titles(driver: Driver, running_bot: Any) -> list[str]:
     return [entry.track.title for entry in await running_bot.store.queued(driver.guild_id)]
 
 
-@both_backends
 async def stored_eventually(driver: Driver, running_bot: Any, expected: list[str]) -> None:
     """The database mirrors the queue a moment after each edit (the saver writes in the background)."""
 
@@ -113,6 +112,7 @@ async def stored_eventually(driver: Driver, running_bot: Any, expected: list[str
     await until_value(read, lambda titles: titles == expected, what=f"the stored queue becoming {expected}")
 
 
+@both_backends
 async def test_shuffle_reorders_the_queue_and_keeps_every_track(driver: Driver, running_bot: Any) -> None:
     await driver.say("alice", "=play local:tone440.flac")
     for number in range(1, 6):
