@@ -184,6 +184,9 @@ async def test_audit_pages_filters_and_csv(app: FastAPI, client: httpx.AsyncClie
     assert rows[1][3] == "'=SUM(A1)"  # a spreadsheet would run a leading =: quoted away
     page = (await client.get(f"/guilds/{GUILD}/audit?action=settings&origin=discord")).text
     assert "<del>" in page and "<ins>" in page and "Older" not in page
+    by_name = (await client.get(f"/guilds/{GUILD}/audit?member=Plain")).text
+    assert by_name.count('class="audit-entry"') == 50 and "Deejay" not in by_name  # a name finds the member
+    assert "Nothing logged" in (await client.get(f"/guilds/{GUILD}/audit?member=nobody-at-all")).text
 
 
 async def test_stats_and_my_history(app: FastAPI, client: httpx.AsyncClient) -> None:

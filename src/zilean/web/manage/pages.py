@@ -145,8 +145,12 @@ def manage_router() -> APIRouter:
     ) -> HTMLResponse:
         from zilean.db.repos.audit import AuditFilter
 
+        actor_id = int(member) if member.isdigit() else None
+        if member.strip() and actor_id is None:  # a name: the best match in the bot's member list
+            matches = await ctx.db.directory.search_members(guild.id, member.strip(), 1)
+            actor_id = matches[0].user_id if matches else 0  # 0: nobody, so nothing matches
         where = AuditFilter(
-            actor_id=int(member) if member.isdigit() else None,
+            actor_id=actor_id,
             action=action.strip() or None,
             origin=origin if origin in ORIGINS else None,
             since=_start_of(since),
