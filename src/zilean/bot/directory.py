@@ -252,7 +252,7 @@ class DirectoryPublisher:
             return None
         if what == GUILD:
             started = time.perf_counter()
-            if not guild.chunked:  # a large guild: GUILD_CREATE had only part of its members
+            if guild.large and not guild.chunked:  # GUILD_CREATE listed only part of its members
                 await guild.chunk()  # one op 8 at a time (this worker writes one key at a time)
             members = [member_info(m) for m in guild.members]
             await self.repo.replace_guild(guild_info(guild), channel_infos(guild), role_infos(guild), members)
