@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import sqlite3
 import statistics
@@ -33,14 +34,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def timed(argv: list[str], env: dict[str, str], expect: str | None = None) -> float:
+def timed(argv: list[str], env: dict[str, str], expect: str | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process): CPU time says what the command costs even when
+    other work on the machine stretches the wall clock."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode not in (0, 2) or (expect is not None and expect not in result.stdout):
         answer = f"{result.returncode}: {result.stdout}{result.stderr}"
         sys.exit(f"setup failed, no row reported: {argv[1:]} → {answer}")
-    return elapsed
+    return elapsed, cpu
 
 
 def wait_for_heartbeat(db: Path, bot: subprocess.Popen[str], within_s: float = 120) -> None:
@@ -76,6 +82,7 @@ def main() -> None:
         ),
     }
     results: dict[str, list[float]] = {name: [] for name in commands}
+    cpu_results: dict[str, list[float]] = {name: [] for name in commands}
     with tempfile.TemporaryDirectory(prefix="zilean-bench-cli-") as tmp:
         db = Path(tmp) / "zilean.db"
         # Bytecode as users have it: PYTHONDONTWRITEBYTECODE would recompile every module each run.
@@ -91,23 +98,27 @@ def main() -> None:
             for argv, expect in commands.values():  # warm up: caches, bytecode written
                 timed(argv, env, expect)
             for _ in range(args.runs):
-                samples: dict[str, list[float]] = {name: [] for name in commands}
+                samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
                 for _ in range(args.rounds):
                     for name, (argv, expect) in commands.items():
                         samples[name].append(timed(argv, env, expect))
-                for name, values in samples.items():
-                    results[name].append(statistics.median(values))
+                for name, pairs in samples.items():
+                    results[name].append(statistics.median(wall for wall, _ in pairs))
+                    cpu_results[name].append(statistics.median(cpu for _, cpu in pairs))
         finally:
             bot.terminate()
             bot.wait(timeout=30)
     base = results["python -c pass (baseline)"]
     print(f"{args.runs} runs × {args.rounds} rounds; median per run, ms")
-    print("| command | run medians (ms) | median | × baseline (same run) |\n|---|---|---|---|")
+    print("| command | wall, run medians (ms) | wall × baseline | CPU, run medians (ms) | CPU × baseline |")
+    print("|---|---|---|---|---|")
+    cpu_base = cpu_results["python -c pass (baseline)"]
     for name, values in results.items():
-        ratios = [v / b for v, b in zip(values, base, strict=True)]
-        shown = " / ".join(f"{v * 1000:.0f}" for v in values)
-        median, ratio = statistics.median(values) * 1000, statistics.median(ratios)
-        print(f"| {name} | {shown} | {median:.0f} | {ratio:.2f}× |")
+        ratio = statistics.median(v / b for v, b in zip(values, base, strict=True))
+        cpu = cpu_results[name]
+        cpu_ratio = statistics.median(v / b for v, b in zip(cpu, cpu_base, strict=True))
+        walls, cpus = (" / ".join(f"{v * 1000:.0f}" for v in row) for row in (values, cpu))
+        print(f"| {name} | {walls} | {ratio:.2f}× | {cpus} | {cpu_ratio:.2f}× |")
 
 
 if __name__ == "__main__":
