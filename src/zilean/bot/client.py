@@ -102,8 +102,9 @@ class ZileanBot(commands.AutoShardedBot):
             guild_ready_timeout=guild_ready_timeout,
             # Not at start-up: discord.py then sends one op 8 per guild, and 100 of them used up the
             # gateway's 110 sends a minute, so the voice joins (op 4) of the first minute timed out
-            # (62 of 100 guilds never joined; issue #12's benchmark). GUILD_CREATE already lists every
-            # member of a small guild; the directory asks for the rest of a large one, one at a time.
+            # (62 of 100 guilds never joined; issue #12's benchmark). Without the presences intent
+            # GUILD_CREATE lists only the bot and members in voice, so the directory asks for each
+            # guild's members itself, one op 8 every 3 s (bot/directory.py, CHUNK_SPACING_S).
             chunk_guilds_at_startup=False,
             activity=discord.Activity(type=discord.ActivityType.listening, name="/play"),
             **options,

@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 EVENT_KIND = "directory"
 RETRY_DELAYS_S = (1.0, 5.0, 30.0)  # then every 30 s until the database answers again
+# Without the presences intent, GUILD_CREATE lists only the bot and the members in voice (Discord:
+# "Request Guild Members"), so every guild's member list is asked for with one op 8. They share the
+# gateway's 110 sends a minute with the voice joins (op 4): at most one op 8 every 3 s (20 a minute)
+# leaves 90 a minute for joins. The first guild is asked for at once.
+CHUNK_SPACING_S = 3.0
 
 # What a key names: the whole guild, its own fields, its channels, its roles, or one member.
 GUILD, META, CHANNELS, ROLES, MEMBER = "guild", "meta", "channels", "roles", "member"
@@ -92,6 +97,7 @@ class DirectoryPublisher:
         self._worker: asyncio.Task[None] | None = None
         self._failures: dict[Key, int] = {}
         self._retries: set[asyncio.TimerHandle] = set()
+        self._next_chunk_at = 0.0  # loop time before which no op 8 is sent
 
     # --- hooks -----------------------------------------------------------------------------
 
@@ -251,9 +257,15 @@ class DirectoryPublisher:
                 return "removed"
             return None
         if what == GUILD:
-            started = time.perf_counter()
-            if guild.large and not guild.chunked:  # GUILD_CREATE listed only part of its members
+            if not guild.chunked:  # GUILD_CREATE listed only part of its members
+                loop = asyncio.get_running_loop()
+                wait = self._next_chunk_at - loop.time()
+                if wait > 0:  # over the op 8 budget: come back later, write other keys meanwhile
+                    self._again_in(key, wait)
+                    return None
+                self._next_chunk_at = loop.time() + CHUNK_SPACING_S
                 await guild.chunk()  # one op 8 at a time (this worker writes one key at a time)
+            started = time.perf_counter()
             members = [member_info(m) for m in guild.members]
             await self.repo.replace_guild(guild_info(guild), channel_infos(guild), role_infos(guild), members)
             log.info(
@@ -292,6 +304,10 @@ class DirectoryPublisher:
         log.error(
             "directory: writing %s of guild %s failed (%s); retrying in %.0f s", key[0], key[1], exc, delay
         )
+        self._again_in(key, delay)
+
+    def _again_in(self, key: Key, delay: float) -> None:
+        """Queue `key` again after `delay` seconds (idle() waits for it)."""
 
         def again() -> None:
             self._retries.discard(handle)
