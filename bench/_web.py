@@ -131,20 +131,16 @@ def web_process(database_url: str, tmp: Path, **env_extra: str) -> Iterator[WebP
         "LOG_LEVEL": "WARNING",
         **env_extra,
     }
+    errors_path = tmp / "web.stderr"
+    errors = errors_path.open("wb")  # a file, not a pipe: a full pipe would stall the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zilean", "web"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=tmp,
+        [sys.executable, "-m", "zilean", "web"], env=env, stdout=subprocess.DEVNULL, stderr=errors, cwd=tmp
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(
-                    f"zilean web exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-                )
+                raise RuntimeError(f"zilean web exited: {errors_path.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -161,8 +157,11 @@ def web_process(database_url: str, tmp: Path, **env_extra: str) -> Iterator[WebP
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        errors.close()
+        logged = errors_path.read_text(errors="replace")
+        if logged.strip():
+            lines = logged.splitlines()
+            print(f"(zilean web logged {len(lines)} lines; the last: {lines[-1][:200]})")
 
 
 async def open_seeded(url: str) -> tuple[Database, Bus, str]:

@@ -1,4 +1,4 @@
-"""GET /api/servers/{id}/status under a steady 200 requests/s, against GET /healthz at the same rate.
+"""GET /api/servers/{id}/status at steady rates (50, 100, 200 requests/s), against GET /healthz at each.
 
 One `zilean web` process (its own process, as in production) on SQLite and on PostgreSQL; the client
 sends on a fixed schedule (open loop: a slow answer does not slow the senders) over keep-alive
@@ -6,7 +6,7 @@ connections and measures each request from send to full response. /healthz is th
 same server, middleware and client, but no session, membership check or database read. A row is
 refused when any request failed.
 
-usage: .venv/bin/python bench/web_status.py [--rate 200] [--seconds 10] [--runs 3]
+usage: .venv/bin/python bench/web_status.py [--rates 50,100,200] [--seconds 10] [--runs 3]
        [--backends sqlite,postgresql] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -109,22 +109,24 @@ async def run_backend(backend: str, args: argparse.Namespace) -> None:
         try:
             with tempfile.TemporaryDirectory() as tmp, web_process(url, Path(tmp)) as web:
                 await live_status_check(web.url, cookie)
-                await load(web.url, cookie, "/healthz", args.rate, 1.0)  # warm up connections and code paths
-                await load(web.url, cookie, f"/api/servers/{GUILD}/status", args.rate, 1.0)
-                for run in range(1, args.runs + 1):
+                await load(web.url, cookie, "/healthz", 50, 1.0)  # warm up connections and code paths
+                await load(web.url, cookie, f"/api/servers/{GUILD}/status", 50, 1.0)
+                for run, rate in (
+                    (run, float(r)) for run in range(1, args.runs + 1) for r in args.rates.split(",")
+                ):
                     for label, path in (
                         ("baseline /healthz", "/healthz"),
                         ("status", f"/api/servers/{GUILD}/status"),
                     ):
                         load_before = os.getloadavg()[0]
-                        latencies, failed = await load(web.url, cookie, path, args.rate, args.seconds)
+                        latencies, failed = await load(web.url, cookie, path, rate, args.seconds)
                         if failed or not latencies:
                             print(
                                 f"| {backend} | {label} | {run} | setup failed: {failed} errors | | | | | |"
                             )
                             continue
                         cells = [
-                            backend, label, run, len(latencies), f"{pct(latencies, 0.5):.1f}",
+                            backend, label, f"{rate:.0f}", run, len(latencies), f"{pct(latencies, 0.5):.1f}",
                             f"{pct(latencies, 0.99):.1f}", f"{max(latencies):.1f}",
                             f"{statistics.mean(latencies):.1f}", f"{load_before:.1f}",
                         ]  # fmt: skip
@@ -151,7 +153,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--rates", default="50,100,200", help="requests per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -159,10 +161,8 @@ async def main() -> None:
         "--pg", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     args = parser.parse_args()
-    header = (
-        "| backend | endpoint | run | requests | p50 ms | p99 ms | max ms | mean ms | load avg at start |"
-    )
-    print(header + "\n|---|---|---|---|---|---|---|---|---|", flush=True)
+    header = "| backend | endpoint | req/s | run | requests | p50 ms | p99 ms | max ms | mean ms | load avg |"
+    print(header + "\n|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for backend in args.backends.split(","):
         await run_backend(backend, args)
 

@@ -218,3 +218,32 @@ async def test_logins_are_rate_limited_per_address(
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert "Too many logins" in limited.text
+
+
+async def test_an_expired_discord_token_is_refreshed_when_the_dashboard_needs_it(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    sandbox: Sandbox,
+    sandbox_http: httpx.AsyncClient,
+    database: Database,
+) -> None:
+    await sandbox_login(client, sandbox_http, sandbox.world.user_named("owner").id)
+    sessions = context_of(app).sessions
+    raw = client.cookies.get(sessions.cookie_name)
+    user = await sessions.load(raw)
+    assert user is not None
+    old = grant_of(sandbox, app, user.session.access_token_enc)
+    async with database.connector.write() as conn:  # Discord's 7 days are over
+        await conn.execute(update(schema.web_sessions).values(token_expires_at=utcnow(), discord_guilds=[]))
+    token = client.headers.get("X-CSRF-Token") or user.csrf_token
+    answer = await client.post("/api/me/discord-guilds", headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["count"] == len(sandbox.world.guilds)
+    fresh = await sessions.load(raw)
+    assert fresh is not None and fresh.session.access_token_enc != user.session.access_token_enc
+    new = grant_of(sandbox, app, fresh.session.access_token_enc)
+    assert new is not None and not new.revoked and old.revoked  # the refresh replaced the grant
+    assert fresh.session.token_expires_at is not None and fresh.session.token_expires_at > utcnow()
+    assert len(fresh.session.discord_guilds) == len(sandbox.world.guilds)
+    me = (await client.get("/api/me")).json()
+    assert me["id"] == str(sandbox.world.user_named("owner").id)

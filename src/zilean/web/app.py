@@ -27,7 +27,7 @@ from zilean.web.manage import api as manage_api
 from zilean.web.manage.pages import manage_router
 from zilean.web.middleware import SecurityHeaders
 from zilean.web.pages.routes import page_router
-from zilean.web.routes import api, auth, docs, events, health
+from zilean.web.routes import api, auth, docs, events, health, me
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(auth.router)
     app.include_router(api.router)
+    app.include_router(me.router)
     app.include_router(events.router)
     app.include_router(docs.router)
     app.include_router(health.router)

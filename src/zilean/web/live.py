@@ -42,6 +42,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from zilean.db.bus import Event, Lagged
 from zilean.db.bus.events import position_from_anchor
+from zilean.db.bus.records import TRANSIENT_ERRORS, describe
 from zilean.db.connector import utcnow
 from zilean.web.services import Services
 from zilean.web.sessions import SessionUser
@@ -50,7 +51,9 @@ from zilean.web.views import LOOP_TO_WEB, StatusView, TrackView
 log = logging.getLogger(__name__)
 
 PING_S = 15.0
-RECHECK_S = 10.0
+# Put into a stream's own subscription to wake it at once (logout, shutdown); never sent to browsers.
+WAKE = Event(id=0, guild_id=None, kind="_wake", payload={})
+RECHECK_S = 30.0
 MEMO_SIZE = 512
 
 
@@ -132,7 +135,7 @@ class LiveStreams:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._by_session: dict[str, set[asyncio.Event]] = {}
+        self._by_session: dict[str, dict[asyncio.Event, Any]] = {}
         self._memo: OrderedDict[tuple[int, int], asyncio.Future[list[ServerSentEvent]]] = OrderedDict()
 
     @property
@@ -140,30 +143,30 @@ class LiveStreams:
         """How many streams are open."""
         return sum(len(events) for events in self._by_session.values())
 
-    def register(self, session_hash: str) -> asyncio.Event:
-        """A stream opens for a session; the returned event is set when it must close."""
+    def register(self, session_hash: str, subscription: Any) -> asyncio.Event:
+        """A stream opens for a session; the event returned is set (and the stream woken) to close it."""
         closed = asyncio.Event()
-        self._by_session.setdefault(session_hash, set()).add(closed)
+        self._by_session.setdefault(session_hash, {})[closed] = subscription
         return closed
 
     def unregister(self, session_hash: str, closed: asyncio.Event) -> None:
         """A stream closed."""
         streams = self._by_session.get(session_hash)
         if streams is not None:
-            streams.discard(closed)
+            streams.pop(closed, None)
             if not streams:
                 del self._by_session[session_hash]
 
     def close_all(self) -> None:
         """Close every stream (the server is stopping)."""
-        for streams in self._by_session.values():
-            for closed in streams:
-                closed.set()
+        for session_hash in list(self._by_session):
+            self.close_session(session_hash)
 
     def close_session(self, session_hash: str) -> None:
         """Close every stream of a session (logout)."""
-        for closed in self._by_session.get(session_hash, ()):
+        for closed, subscription in list(self._by_session.get(session_hash, {}).items()):
             closed.set()
+            subscription.offer(Event(WAKE.id, subscription.guild_id, WAKE.kind, {}))
 
     async def rendered(self, event: Event, render: Render) -> list[ServerSentEvent]:
         """`render` of a bus event, computed once per process and shared by all its streams."""
@@ -181,6 +184,8 @@ class LiveStreams:
                 future.set_exception(exc)
                 del self._memo[key]
                 raise
+        if future.done():
+            return future.result()
         return await asyncio.shield(future)
 
     async def snapshot(self, guild_id: int, event_id: int, render: Render) -> list[ServerSentEvent]:
@@ -208,14 +213,19 @@ async def live_response(
     follower = await ctx.bus.follower()
     subscription = follower.subscribe(guild_id)
     streams: LiveStreams = ctx.streams
-    closed = streams.register(user.session.id_hash)
+    closed = streams.register(user.session.id_hash, subscription)
     last = _last_event_id(request, after)
 
     async def still_allowed() -> str | None:
-        session = await ctx.sessions.load(ctx.sessions.raw_id(request))
+        try:
+            session = await ctx.sessions.load(ctx.sessions.raw_id(request))
+            member = await ctx.db.directory.member(guild_id, user.id) if session is not None else None
+        except TRANSIENT_ERRORS as exc:  # a busy or lost database must not cut every stream: ask again later
+            log.warning("live stream could not re-check access (%s); it stays open", describe(exc))
+            return None
         if session is None:
             return "your session ended"
-        if await ctx.db.directory.member(guild_id, user.id) is None:
+        if member is None:
             return "you are no longer a member of this server"
         return None
 
@@ -243,21 +253,26 @@ async def live_response(
                         return
                     recheck_at = loop.time() + RECHECK_S
                 try:
-                    event = await _next(subscription, closed, recheck_at - loop.time())
+                    event = await _next(subscription, recheck_at - loop.time())
                 except Lagged:
                     newest = follower.last_id
                     for item in await streams.snapshot(guild_id, newest, render):
                         yield item
                     sent = newest
                     continue
-                if event is None or event.id <= sent:
+                if event is None or event.kind == WAKE.kind or event.id <= sent:
                     continue
                 if may_end_membership(event, user.id):
                     reason = await still_allowed()
                     if reason is not None:
                         yield _bye(reason)
                         return
-                for item in await streams.rendered(event, render):
+                try:
+                    rendered = await streams.rendered(event, render)
+                except TRANSIENT_ERRORS as exc:
+                    log.warning("live event %s could not be rendered (%s); skipped", event.id, describe(exc))
+                    continue
+                for item in rendered:
                     yield item
                 sent = event.id
         finally:
@@ -271,22 +286,16 @@ async def live_response(
     )
 
 
-async def _next(subscription: Any, closed: asyncio.Event, timeout_s: float) -> Event | None:
-    """The next event, or None when `closed` is set or `timeout_s` passes first."""
+async def _next(subscription: Any, timeout_s: float) -> Event | None:
+    """The next event (or the WAKE marker close_session sends), or None when `timeout_s` passes first."""
     if timeout_s <= 0:
         return None
-    get = asyncio.ensure_future(subscription.get())
-    stop = asyncio.ensure_future(closed.wait())
     try:
-        await asyncio.wait({get, stop}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-        if not get.done():
-            get.cancel()
-    if get.done() and not get.cancelled():
-        event: Event = get.result()  # may raise Lagged
-        return event
-    return None
+        async with asyncio.timeout(timeout_s):
+            event: Event = await subscription.get()  # may raise Lagged
+            return event
+    except TimeoutError:
+        return None
 
 
 # The directory changes after which a member may be gone (a voice move or a new nickname cannot do it).

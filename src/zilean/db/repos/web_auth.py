@@ -103,6 +103,12 @@ class WebSessionRepo:
         async with self._db.write() as conn:
             await conn.execute(update(schema.web_sessions).where(_s.id == id_hash).values(**values))
 
+    async def set_discord_guilds(self, id_hash: str, discord_guilds: Sequence[dict[str, Any]]) -> None:
+        """Store a fresh /users/@me/guilds answer for the session."""
+        stmt = update(schema.web_sessions).where(_s.id == id_hash).values(discord_guilds=list(discord_guilds))
+        async with self._db.write() as conn:
+            await conn.execute(stmt)
+
     async def delete(self, id_hash: str) -> WebSession | None:
         """Delete the session; returns what it held (the tokens to revoke), None if there was none."""
         found = await self.get(id_hash)
