@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 import pytest_asyncio
 
 from audio_fixtures import ffmpeg_exe
-from zilean.config import Settings
+from real_bot import real_bot
 from zilean.db import open_database
 from zilean.db.bus import Bus, BusOptions
 from zilean.sandbox.server import Sandbox, SandboxConfig
-from zilean.sandbox.testing import discord_pointed_at, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -27,7 +23,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
     """Sandbox, the real bot with its bus worker, and a web-side Bus on the same SQLite database."""
     from zilean.bot.bus_bridge import start_bus_worker
-    from zilean.bot.runner import built_bot
 
     root = tmp_path_factory.mktemp("bridge")
     library = root / "library"
@@ -46,47 +41,30 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[
     )
     assert await ffmpeg.wait() == 0
     url = f"sqlite+aiosqlite:///{root / 'bot.db'}"
-    async with Sandbox(config=SandboxConfig()) as sandbox:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            discord_token=sandbox.token,
-            discord_api_base=sandbox.api_base,
-            discord_gateway_url=sandbox.gateway_url,
-            database_url=url,
-            library_dir=library,
-            search_provider="local",
-            trusted_media_origins=[sandbox.base_url],
-            log_dir=root / "logs",
-        )
-        assert sandbox.voice is not None
-        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(sandbox.voice.cert_path)))
-        with discord_pointed_at(sandbox):
-            async with built_bot(settings, connector=connector, guild_ready_timeout=0.1) as bot:
-                task = asyncio.create_task(bot.start(sandbox.token))
-                await wait_until(lambda: bot.is_ready() or task.done(), within_s=20)
-                if task.done():
-                    task.result()
-                db = await open_database(url)
-                bus = Bus(db, BusOptions(poll_interval_s=0.02))
-                await bus.start()
-                worker = await start_bus_worker(bot, bus)
-                w = sandbox.world
-                music = w.channel_named("Music")
-                async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http:
-                    yield {
-                        "bus": bus,
-                        "bot": bot,
-                        "http": http,
-                        "guild": music.guild_id,
-                        "voice": music.id,
-                        "users": {n: w.user_named(n).id for n in ("owner", "dj", "alice", "bob")},
-                        "worker": worker,
-                    }
-                await bus.close()
-                await db.close()
-                await bot.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, 10)
+    async with (
+        Sandbox(config=SandboxConfig()) as sandbox,
+        real_bot(sandbox, url, library, root / "logs") as bot,
+    ):
+        db = await open_database(url)
+        bus = Bus(db, BusOptions(poll_interval_s=0.02))
+        await bus.start()
+        worker = await start_bus_worker(bot, bus)
+        w = sandbox.world
+        music = w.channel_named("Music")
+        try:
+            async with httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http:
+                yield {
+                    "bus": bus,
+                    "bot": bot,
+                    "http": http,
+                    "guild": music.guild_id,
+                    "voice": music.id,
+                    "users": {n: w.user_named(n).id for n in ("owner", "dj", "alice", "bob")},
+                    "worker": worker,
+                }
+        finally:
+            await bus.close()
+            await db.close()
 
 
 async def send(world: dict[str, Any], user: str, action: str, payload: dict[str, Any] | None = None) -> Any:

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 import pytest_asyncio
 from web_helpers import BASE_URL, client_for, sandbox_login, sandbox_web_settings
 
-from zilean.config import Settings
+from real_bot import real_bot
 from zilean.db import open_database
 from zilean.db.bus import Bus, BusOptions
 from zilean.sandbox.server import Sandbox, SandboxConfig
-from zilean.sandbox.testing import discord_pointed_at, wait_until
 from zilean.web.app import create_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -42,8 +39,6 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[
     """Sandbox, the real bot, and the dashboard (own Database and Bus) on the bot's SQLite file."""
     import imageio_ffmpeg
 
-    from zilean.bot.runner import built_bot
-
     root = tmp_path_factory.mktemp("web-e2e")
     library = root / "library"
     library.mkdir()
@@ -56,51 +51,30 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[
         await _tone(ffmpeg, library / f"{name}.flac", hz, 60, title)
     url = f"sqlite+aiosqlite:///{root / 'zilean.db'}"
     config = SandboxConfig(redirect_uris=[f"{BASE_URL}/callback"])
-    async with Sandbox(config=config) as sandbox:
-        bot_settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            discord_token=sandbox.token,
-            discord_api_base=sandbox.api_base,
-            discord_gateway_url=sandbox.gateway_url,
-            database_url=url,
-            library_dir=library,
-            search_provider="local",
-            trusted_media_origins=[sandbox.base_url],
-            log_dir=root / "logs",
-        )
-        assert sandbox.voice is not None
-        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(sandbox.voice.cert_path)))
-        with discord_pointed_at(sandbox):
-            async with built_bot(bot_settings, connector=connector, guild_ready_timeout=0.1) as bot:
-                task = asyncio.create_task(bot.start(sandbox.token))
-                await wait_until(lambda: bot.is_ready() or task.done(), within_s=30)
-                if task.done():
-                    task.result()
-                await wait_until(lambda: bot.bus_worker is not None, within_s=30)  # it takes commands
-                db = await open_database(url)
-                bus = Bus(db, BusOptions(poll_interval_s=0.02))
-                await bus.start(maintain=True)
-                app = create_app(sandbox_web_settings(sandbox, url, root), db, bus)
-                music = sandbox.world.channel_named("Music")
-                async with (
-                    app.router.lifespan_context(app),
-                    httpx.AsyncClient(base_url=sandbox.base_url, timeout=30) as sandbox_http,
-                ):
-                    yield {
-                        "sandbox": sandbox,
-                        "sandbox_http": sandbox_http,
-                        "app": app,
-                        "bot": bot,
-                        "db": db,
-                        "guild": music.guild_id,
-                        "voice": music.id,
-                        "users": {n: sandbox.world.user_named(n).id for n in ("owner", "dj", "alice", "bob")},
-                    }
-                await bus.close()
-                await db.close()
-                await bot.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, 10)
+    async with Sandbox(config=config) as sandbox, real_bot(sandbox, url, library, root / "logs") as bot:
+        db = await open_database(url)
+        bus = Bus(db, BusOptions(poll_interval_s=0.02))
+        await bus.start(maintain=True)
+        app = create_app(sandbox_web_settings(sandbox, url, root), db, bus)
+        music = sandbox.world.channel_named("Music")
+        try:
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(base_url=sandbox.base_url, timeout=30) as sandbox_http,
+            ):
+                yield {
+                    "sandbox": sandbox,
+                    "sandbox_http": sandbox_http,
+                    "app": app,
+                    "bot": bot,
+                    "db": db,
+                    "guild": music.guild_id,
+                    "voice": music.id,
+                    "users": {n: sandbox.world.user_named(n).id for n in ("owner", "dj", "alice", "bob")},
+                }
+        finally:
+            await bus.close()
+            await db.close()
 
 
 @contextlib.asynccontextmanager
