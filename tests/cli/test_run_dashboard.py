@@ -104,6 +104,8 @@ def test_make_run_prints_one_address_and_the_dashboard_drives_the_bot(
         servers = wait_for(lambda: browser.get("/api/servers").json())
         guild = state["guilds"][0]
         assert [s["id"] for s in servers] == [guild["id"]]
+        # the bot takes commands once its bus worker beats (it may publish the guild a moment before)
+        wait_for(lambda: browser.get(f"/api/servers/{guild['id']}/status").json()["bot_online"])
         music = next(c["id"] for c in guild["channels"] if c["name"] == "Music")
         discord.post(f"{sandbox.group(0)}/_sandbox/voice", json={"user_id": alice["id"], "channel_id": music})
         me = browser.get(f"/guilds/{guild['id']}")
