@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+import polling
 from audio_fixtures import ffmpeg_exe
 from real_bot import real_bot
 from zilean.db import open_database
@@ -77,7 +78,18 @@ async def join_voice(world: dict[str, Any], user: str) -> None:
     (await world["http"].post("/_sandbox/voice", json=body)).raise_for_status()
 
 
+async def leave_voice(world: dict[str, Any], user: str) -> None:
+    """Take the member out of voice and wait until the bot sees it (another test may have put them in)."""
+    body = {"user_id": str(world["users"][user]), "channel_id": None}
+    (await world["http"].post("/_sandbox/voice", json=body)).raise_for_status()
+    member = world["bot"].get_guild(world["guild"]).get_member(world["users"][user])
+    await polling.until(
+        lambda: member.voice is None or member.voice.channel is None, what=f"{user} out of voice"
+    )
+
+
 async def test_the_bots_own_checks_refuse_with_their_reason(world: dict[str, Any]) -> None:
+    await leave_voice(world, "alice")
     command = await send(world, "alice", "play", {"query": "local:tone440.flac"})
     assert (command.status, command.outcome) == ("refused", "Join a voice channel first.")
     command = await send(world, "alice", "seek", {"position_ms": 5000})
