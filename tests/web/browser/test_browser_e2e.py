@@ -1,8 +1,10 @@
 """End to end in a real browser: the sandbox (Discord), the real bot and the dashboard, as `zilean run`.
 
-The tests run in order on one stack and build on each other like a session would: log in, join,
-play, pause, volume, a second viewer, reorder, a Discord skip, then the refusals (CSRF, a member who
-leaves, the limiter) and logout.
+One stack for the module (starting it is the slow part), a known state for each test: `fresh` (the
+bot out of voice, nothing queued, defaults everywhere, alice alone in Music), `playing_steps` on
+top of it (the 60-s steps track on repeat), and people logged in afresh (`alice`, `bob`). So each
+test passes alone and in any order: log in, join, play, pause, volume, a second viewer, reorder, a
+Discord skip, then the refusals (CSRF, a member who leaves, the limiter) and logout.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 import pytest_asyncio
 from browser_kit import PHONE
 from e2e_stack import Stack, running_stack
+from fresh_stack import fresh_guild
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from bot.bot_harness import SOURCE_AMPLITUDE, level
@@ -30,7 +33,8 @@ ANSWER = 60_000  # ms the bot may take to answer a control on a machine shared w
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    async with running_stack(tmp_path_factory.mktemp("stack")) as running:
+    # Every test logs its people in afresh: more logins a minute than one person would need.
+    async with running_stack(tmp_path_factory.mktemp("stack"), rate_limit_logins_per_min=1000) as running:
         yield running
 
 
@@ -47,17 +51,45 @@ async def log_in(browser: Browser, stack: Stack, username: str) -> tuple[Browser
     return context, page
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def alice(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
-    context, page = await log_in(browser, stack, "alice")
+async def on_live_player(page: Page, stack: Stack) -> None:
+    """Open the player and wait until its live stream is connected (changes from now on reach it)."""
+    await page.goto(player_url(stack))
+    await expect(page.locator("#live-state")).to_have_text("Live", timeout=LIVE)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fresh(stack: Stack) -> Stack:
+    """The guild as a newcomer finds it (bot out of voice, nothing queued, defaults), alice in Music."""
+    await fresh_guild(stack, in_voice=("alice",))
+    return stack
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def playing_steps(fresh: Stack) -> Stack:
+    """`fresh` with the bot in Music playing the 60-s steps track on repeat (the queue stays put)."""
+    driver = fresh.driver
+    reply = await driver.say("alice", "=play local:steps.flac", within=60)
+    assert "Steps" in reply.text, reply.text
+    await driver.packets_flowing(within=60)
+    reply = await driver.say("alice", "=loop one", within=60)
+    assert re.search("loop|repeat|one", reply.text, re.I), reply.text
+    return fresh
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def alice(browser: Browser, fresh: Stack) -> AsyncIterator[Page]:
+    """Alice logged in afresh, on the guild's player page."""
+    context, page = await log_in(browser, fresh, "alice")
+    await on_live_player(page, fresh)
     yield page
     await context.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def bob(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
-    context, page = await log_in(browser, stack, "bob")
-    await page.goto(f"/guilds/{stack.driver.guild_id}")
+@pytest_asyncio.fixture(loop_scope="module")
+async def bob(browser: Browser, fresh: Stack) -> AsyncIterator[Page]:
+    """Bob logged in afresh, on the guild's player page."""
+    context, page = await log_in(browser, fresh, "bob")
+    await on_live_player(page, fresh)
     yield page
     await context.close()
 
@@ -98,13 +130,16 @@ async def packets_stop(stack: Stack) -> int:
     raise AssertionError("packets kept arriving")
 
 
-async def test_log_in_through_the_sandbox_and_see_the_guild(stack: Stack, alice: Page) -> None:
+async def test_log_in_through_the_sandbox_and_see_the_guild(browser: Browser, fresh: Stack) -> None:
+    stack = fresh
+    context, alice = await log_in(browser, stack, "alice")
     guild = stack.sandbox.world.guilds[stack.driver.guild_id]
     link = alice.get_by_role("link", name=guild.name)
     await expect(link).to_be_visible()
     await link.click()
     await alice.wait_for_url(player_url(stack))
     await expect(alice.get_by_role("heading", name=guild.name)).to_be_visible()
+    await context.close()
 
 
 async def test_join_my_voice_channel_then_play_and_hear_it(stack: Stack, alice: Page) -> None:
@@ -121,6 +156,7 @@ async def test_join_my_voice_channel_then_play_and_hear_it(stack: Stack, alice: 
     await answered(alice, alice.get_by_role("button", name="One (loop)"), "loop|repeat|one")
 
 
+@pytest.mark.usefixtures("playing_steps")
 async def test_pause_from_the_page_stops_the_packets(stack: Stack, alice: Page) -> None:
     await answered(alice, alice.get_by_role("button", name="Pause"), "paus")
     stopped = await packets_stop(stack)
@@ -131,6 +167,7 @@ async def test_pause_from_the_page_stops_the_packets(stack: Stack, alice: Page) 
     await stack.driver.packets_flowing()
 
 
+@pytest.mark.usefixtures("playing_steps")
 async def test_the_volume_slider_at_200_gives_half_the_source_level(stack: Stack, alice: Page) -> None:
     async with alice.expect_response(lambda r: "/do/volume" in r.url, timeout=ANSWER) as info:
         await alice.locator("#volume").fill("200")
@@ -140,6 +177,7 @@ async def test_the_volume_slider_at_200_gives_half_the_source_level(stack: Stack
     assert level(await stack.driver.listen(0.8)) == pytest.approx(0.5 * SOURCE_RMS, rel=0.10)
 
 
+@pytest.mark.usefixtures("playing_steps")
 async def test_a_second_browser_sees_each_change_live(stack: Stack, alice: Page, bob: Page) -> None:
     queue = bob.get_by_role("button", name="Queue (loop)")
     await expect(queue).to_have_attribute("aria-pressed", "false")
@@ -149,6 +187,9 @@ async def test_a_second_browser_sees_each_change_live(stack: Stack, alice: Page,
     await expect(bob.get_by_role("button", name="One (loop)")).to_have_attribute(
         "aria-pressed", "true", timeout=LIVE
     )
+    async with alice.expect_response(lambda r: "/do/volume" in r.url, timeout=ANSWER) as info:
+        await alice.locator("#volume").fill("200")
+    assert (await info.value).status == 200
     await expect(bob.locator("#volume-out")).to_have_text("200 %", timeout=LIVE)
     echo = bob.get_by_role("button", name="echo", exact=True)
     await answered(alice, alice.get_by_role("button", name="echo", exact=True), "echo")
@@ -157,6 +198,7 @@ async def test_a_second_browser_sees_each_change_live(stack: Stack, alice: Page,
     await expect(echo).to_have_attribute("aria-pressed", "false", timeout=LIVE)
 
 
+@pytest.mark.usefixtures("playing_steps")
 async def test_drag_reorder_shows_in_discords_queue(stack: Stack, alice: Page, bob: Page) -> None:
     for name in ("tone440.flac", "markdown.flac", "short660.flac"):
         reply = await stack.driver.say("alice", f"=play local:{name}")
@@ -181,7 +223,11 @@ async def test_drag_reorder_shows_in_discords_queue(stack: Stack, alice: Page, b
     assert -1 not in places and places == sorted(places), text
 
 
+@pytest.mark.usefixtures("playing_steps")
 async def test_a_discord_skip_updates_the_open_page_without_reload(stack: Stack, alice: Page) -> None:
+    reply = await stack.driver.say("alice", "=play local:short660.flac")  # next after the repeating steps
+    assert "queue" in reply.text.lower() or "added" in reply.text.lower(), reply.text
+    await expect(alice.locator(".qe")).to_have_count(1, timeout=LIVE)
     await alice.evaluate("window.zileanMarker = 'still here'")
     reply = await stack.driver.say("alice", "=skip")
     assert "skip" in reply.text.lower(), reply.text
@@ -192,6 +238,7 @@ async def test_a_discord_skip_updates_the_open_page_without_reload(stack: Stack,
     await expect(alice.locator(".qe").last).to_contain_text("Steps", timeout=LIVE)
 
 
+@pytest.mark.usefixtures("playing_steps")
 async def test_a_post_without_the_csrf_token_is_403(stack: Stack, alice: Page) -> None:
     gid = stack.driver.guild_id
     response = await alice.request.post(f"/guilds/{gid}/do/pause", form={"x": "1"})
@@ -221,7 +268,8 @@ async def test_a_member_who_leaves_gets_404_at_once(stack: Stack, bob: Page) -> 
     await expect(bob.get_by_role("link", name=stack.sandbox.world.guilds[gid].name)).to_have_count(0)
 
 
-async def test_the_limiter_answers_429_as_a_toast(browser: Browser, stack: Stack) -> None:
+async def test_the_limiter_answers_429_as_a_toast(browser: Browser, fresh: Stack) -> None:
+    stack = fresh
     context, page = await log_in(browser, stack, "dj")
     gid = stack.driver.guild_id
     await page.goto(f"/guilds/{gid}")

@@ -1,10 +1,13 @@
 """The server managers' pages in a real browser against sandbox + the real bot + the dashboard.
 
-In order on one stack: the owner names the DJ role on the settings page; the DJ denies skip to
-@everyone in the matrix; a plain member's `=skip` in Discord is refused with the policy's reason and
-the explainer names the @everyone rule; a member without the settings permission gets 404 and 403;
-the audit log shows the web change (origin web) and the Discord command (origin discord); settings
-saved on the web change the bot (prefix, default volume, idle timeout); axe finds nothing serious.
+One stack for the module, a known state for each test (`fresh`: nothing playing, no one in voice,
+default settings, no rules, an empty audit log; `dj_role` and `audited_changes` on top), so each
+test passes alone and in any order: the owner names the DJ role on the settings page; the DJ
+denies skip to @everyone in the matrix; a plain member's `=skip` in Discord is refused with the
+policy's reason and the explainer names the @everyone rule; a member without the settings
+permission gets 404 and 403; the audit log shows the web change (origin web) and the Discord
+command (origin discord); settings saved on the web change the bot (prefix, default volume, idle
+timeout); axe finds nothing serious.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import pytest
 import pytest_asyncio
 from browser_kit import DESKTOP, PHONE, logged_in_context, no_horizontal_scroll, serious_axe_violations
 from e2e_stack import Stack, running_stack
+from fresh_stack import fresh_guild
 from playwright.async_api import Browser, Page, expect
 
+from polling import until
 from zilean.sandbox.testing import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -29,6 +34,57 @@ ANSWER = 60_000  # ms the bot may take to answer on a machine shared with a busy
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     async with running_stack(tmp_path_factory.mktemp("manage")) as running:
         yield running
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="module")
+async def fresh(stack: Stack) -> Stack:
+    """Every test starts from the guild as a newcomer finds it, with no one in voice."""
+    await fresh_guild(stack)
+    return stack
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def dj_role(fresh: Stack) -> Stack:
+    """`fresh` with the DJ role named (so the dj may manage the server), through the bot."""
+    await fresh.bot.sessions.update_settings(fresh.driver.guild_id, dj_role_id=fresh.driver.dj_role)
+    return fresh
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def listeners(fresh: Stack) -> Stack:
+    """The DJ role named, alice and bob in Music and the bot playing the tone there (alice asked)."""
+    stack = fresh
+    await fresh_guild(stack, in_voice=("alice", "bob"))  # waits until the bot and the directory see them
+    await stack.bot.sessions.update_settings(stack.driver.guild_id, dj_role_id=stack.driver.dj_role)
+    reply = await stack.driver.say("alice", "=play local:tone440.flac", within=60)
+    assert "Tone 440" in reply.text, reply.text
+    await stack.driver.wait_voice(lambda s: s["connected"], within=60)
+    return stack
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def audited_changes(browser: Browser, listeners: Stack) -> Stack:
+    """`listeners` plus one change from each side in the audit log: the dj denies skip to @everyone on
+    the web (the JSON API, as the matrix saves it), and bob's refused `=skip` counts as a vote in Discord."""
+    stack, g = listeners, listeners.driver.guild_id
+    dj = await page_as(browser, stack, "dj")
+    await dj.goto(url(stack, "permissions"))
+    token = await dj.locator("meta[name=csrf-token]").get_attribute("content")
+    body = {"rules": [{"target_kind": "role", "target_id": str(g), "skip": "deny"}]}
+    saved = await dj.request.put(
+        f"/api/servers/{g}/permissions", data=body, headers={"X-CSRF-Token": token or ""}, timeout=ANSWER
+    )
+    assert saved.status == 200, await saved.text()
+    await dj.context.close()
+    refused = await stack.driver.say("bob", "=skip", within=60)
+    assert "This server's rules don't let you skip outright" in refused.text, refused.text
+
+    async def both_recorded() -> bool:
+        entries = await stack.bot.bus.db.audit.recent(g)
+        return {(e.origin, e.action) for e in entries} >= {("web", "permissions"), ("discord", "skip_vote")}
+
+    await until(both_recorded, within=30, what="the audit log holding the web and the Discord change")
+    return stack
 
 
 async def page_as(browser: Browser, stack: Stack, user: str, **options: object) -> Page:
@@ -60,8 +116,9 @@ async def test_the_owner_names_the_dj_role_on_the_settings_page(browser: Browser
 
 
 async def test_a_dj_denies_skip_to_everyone_and_a_member_is_refused_with_the_reason(
-    browser: Browser, stack: Stack
+    browser: Browser, dj_role: Stack
 ) -> None:
+    stack = dj_role
     g = stack.driver.guild_id
     dj = await page_as(browser, stack, "dj")
     await dj.goto(url(stack))
@@ -89,7 +146,8 @@ async def test_a_dj_denies_skip_to_everyone_and_a_member_is_refused_with_the_rea
     await dj.context.close()
 
 
-async def test_the_json_api_saves_rules_through_the_bot(browser: Browser, stack: Stack) -> None:
+async def test_the_json_api_saves_rules_through_the_bot(browser: Browser, listeners: Stack) -> None:
+    stack = listeners
     g, bob = stack.driver.guild_id, stack.driver.users["bob"]
     dj = await page_as(browser, stack, "dj")
     await dj.goto(url(stack, "permissions"))
@@ -124,7 +182,10 @@ async def test_a_member_without_the_settings_permission_gets_404_and_403(
     await alice.context.close()
 
 
-async def test_the_audit_log_shows_where_each_change_came_from(browser: Browser, stack: Stack) -> None:
+async def test_the_audit_log_shows_where_each_change_came_from(
+    browser: Browser, audited_changes: Stack
+) -> None:
+    stack = audited_changes
     dj = await page_as(browser, stack, "dj")
     await dj.goto(url(stack, "audit"))
     web_changes = dj.locator(".audit-entry[data-origin=web][data-action=permissions]")
