@@ -26,6 +26,10 @@ from zilean.db.connector import utcnow
 GUILD = 1_180_000_000_000_000_001
 USER = 42
 WORKER = Path(__file__).with_name("worker_proc.py")
+# Only the PostgreSQL case of `db_url` (LISTEN/NOTIFY and backends to terminate have no SQLite twin).
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 class WorkerProcess:
@@ -143,12 +147,11 @@ async def test_two_worker_processes_racing_run_each_of_1000_commands_exactly_onc
     assert set(by_worker) == {w.process_id for w in workers}, by_worker  # both took part
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY
 async def test_listener_connections_killed_mid_flow_reconnect_and_catch_up(
     bus: Bus, other_bus: Bus, db_url: str
 ) -> None:
-    if bus.listener is None or other_bus.listener is None:
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL only")
+    assert bus.listener is not None and other_bus.listener is not None  # LISTEN/NOTIFY
     # The web side (bus) follows events and sends commands; the bot side (other_bus) runs them.
     handler = Recorder()
     await other_bus.worker(handler).start()
@@ -189,13 +192,12 @@ async def _connected(listener: object) -> bool:
     return bool(listener.connected.is_set())  # type: ignore[attr-defined]
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY
 async def test_every_connection_killed_mid_flow_loses_and_duplicates_nothing(
     bus: Bus, other_bus: Bus
 ) -> None:
     """Like a PostgreSQL restart: every backend of the database (pool and LISTEN) is terminated."""
-    if bus.listener is None or other_bus.listener is None:
-        pytest.skip("PostgreSQL only")
+    assert bus.listener is not None and other_bus.listener is not None
     handler = Recorder()
     await other_bus.worker(handler).start()
     subscription = (await bus.follower()).subscribe()

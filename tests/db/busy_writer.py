@@ -1,6 +1,6 @@
 """A writer process for backup tests: commits forever, each transaction appending one queue entry
 and setting the guild's idle_timeout_s to the queue's new length — so a torn snapshot shows as a
-mismatch. Prints "ready" after the first commit; stops on SIGTERM.
+mismatch. Prints "ready" after the first commit; on SIGTERM finishes its transaction and exits.
 
 usage: python busy_writer.py DATABASE_URL GUILD_ID
 """
@@ -26,10 +26,20 @@ APPEND = (
 )
 
 
+# Set by SIGTERM and checked between transactions. Raising from the handler instead could land inside
+# asyncpg's protocol callbacks and leave the cancelled query waiting forever (the process never exits).
+stopping = False
+
+
+def stop(*_: object) -> None:
+    global stopping
+    stopping = True
+
+
 def run_sqlite(path: str, guild: int) -> None:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     n = 0
-    while True:
+    while not stopping:
         n += 1
         conn.execute("BEGIN IMMEDIATE")
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -43,7 +53,7 @@ def run_sqlite(path: str, guild: int) -> None:
 async def run_postgres(dsn: str, guild: int) -> None:
     conn = await asyncpg.connect(dsn)
     n = 0
-    while True:
+    while not stopping:
         n += 1
         now = datetime.now(UTC)
         async with conn.transaction():
@@ -53,10 +63,11 @@ async def run_postgres(dsn: str, guild: int) -> None:
             await conn.execute(UPSERT.format(p1="$1", p2="$2", p3="$3"), guild, n, now)
         if n == 1:
             print("ready", flush=True)
+    await conn.close()
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, stop)
     url, guild = make_url(sys.argv[1]), int(sys.argv[2])
     if url.get_backend_name() == "sqlite":
         run_sqlite(url.database or "", guild)

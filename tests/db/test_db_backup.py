@@ -90,7 +90,12 @@ def test_backup_while_a_writer_writes_then_restore_into_a_fresh_database(
             assert writer.poll() is None, "the writer stopped while the backups ran"
         finally:
             writer.terminate()
-            writer.communicate(timeout=30)
+            try:
+                writer.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                writer.kill()
+                writer.communicate()
+                raise AssertionError("the writer did not stop within 30 s of SIGTERM") from None
     counts = []
     for backup in made:
         restored = zilean_db("restore", str(backup), url=fresh, cwd=tmp_path)

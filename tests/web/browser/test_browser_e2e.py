@@ -207,10 +207,17 @@ async def test_drag_reorder_shows_in_discords_queue(stack: Stack, alice: Page, b
     await expect(rows).to_have_count(3, timeout=LIVE)
     await expect(rows.nth(2)).to_contain_text("Short 660")
     await expect(alice.locator("#queue")).to_contain_text("3 tracks")
-    handle = rows.nth(2).locator(".handle")
-    await handle.scroll_into_view_if_needed()
-    box, top = await handle.bounding_box(), await rows.nth(0).bounding_box()
-    assert box and top, "the queue was re-rendered while we measured it"
+    # Measured in one script run: a live update may re-render the rows between two Playwright calls
+    # (the page holds updates only once the drag has begun), and the new rows sit where the old ones did.
+    box, top = await alice.evaluate(
+        """() => {
+            const rows = document.querySelectorAll(".qe");
+            const handle = rows[2].querySelector(".handle");
+            handle.scrollIntoView({block: "center"});
+            const rect = (el) => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+            return [rect(handle), rect(rows[0])];
+        }"""
+    )
     await alice.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     await alice.mouse.down()
     async with alice.expect_response(lambda r: "/do/move" in r.url, timeout=ANSWER) as info:
