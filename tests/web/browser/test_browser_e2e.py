@@ -214,8 +214,10 @@ async def test_drag_reorder_shows_in_discords_queue(stack: Stack, alice: Page, b
             const rows = document.querySelectorAll(".qe");
             const handle = rows[2].querySelector(".handle");
             handle.scrollIntoView({block: "center"});
-            const rect = (el) => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; };
-            return [rect(handle), rect(rows[0])];
+            return [handle, rows[0]].map((el) => {
+                const r = el.getBoundingClientRect();
+                return {x: r.x, y: r.y, width: r.width, height: r.height};
+            });
         }"""
     )
     await alice.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
