@@ -17,8 +17,11 @@ from zilean.sandbox.testing import discord_pointed_at, wait_until
 
 
 @contextlib.asynccontextmanager
-async def real_bot(sandbox: Sandbox, database_url: str, library: Path, log_dir: Path) -> AsyncIterator[Any]:
-    """The bot on `database_url`, playing `local:` files from `library`, ready and taking bus commands."""
+async def real_bot(
+    sandbox: Sandbox, database_url: str, library: Path, log_dir: Path, **settings_overrides: Any
+) -> AsyncIterator[Any]:
+    """The bot on `database_url`, playing `local:` files from `library`, ready and taking bus commands
+    (`settings_overrides`: more Settings fields, e.g. metrics_port=0)."""
     from zilean.bot.runner import built_bot
 
     settings = Settings(
@@ -31,6 +34,7 @@ async def real_bot(sandbox: Sandbox, database_url: str, library: Path, log_dir: 
         search_provider="local",
         trusted_media_origins=[sandbox.base_url],
         log_dir=log_dir,
+        **settings_overrides,
     )
     assert sandbox.voice is not None, "the bot needs the sandbox's voice server"
     connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(sandbox.voice.cert_path)))

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from zilean.config import Settings
 from zilean.config_check import problems
@@ -68,3 +69,15 @@ def test_production_needs_the_oauth_secret_and_a_known_limiter_store(monkeypatch
     found = problems(Settings(_env_file=None))  # type: ignore[call-arg]
     assert any(p.startswith("DISCORD_CLIENT_SECRET is not set") for p in found)
     assert any(p.startswith("RATE_LIMIT_STORAGE_URL") for p in found)
+
+
+def test_metrics_settings_parse_and_refuse_what_is_not_an_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METRICS_PORT", "")
+    monkeypatch.setenv("METRICS_TOKEN", "")
+    monkeypatch.setenv("METRICS_ALLOW_IPS", "10.0.0.0/8, ::1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.metrics_port is None and settings.metrics_token is None
+    assert settings.metrics_allow_ips == ["10.0.0.0/8", "::1"]
+    monkeypatch.setenv("METRICS_ALLOW_IPS", "localhost")
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

@@ -28,6 +28,16 @@ FORBIDDEN = {
     "db": {"discord", "fastapi", "starlette", "zilean.bot", "zilean.web", "zilean.cli", "zilean.sandbox"},
     "bot": {"fastapi", "starlette", "zilean.web", "zilean.sandbox"},
     "web": {"discord", "zilean.bot", "zilean.sandbox"},
+    # Shared by bot and web, so it may import neither (nor their frameworks).
+    "observability": {
+        "discord",
+        "fastapi",
+        "starlette",
+        "zilean.bot",
+        "zilean.web",
+        "zilean.cli",
+        "zilean.sandbox",
+    },
 }
 
 

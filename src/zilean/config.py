@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     # How long a dashboard action waits for the bot's answer.
     web_command_timeout_s: float = Field(default=15, gt=0, le=120)
 
+    # Prometheus: each bot process serves /metrics, /healthz, /readyz on METRICS_HOST:METRICS_PORT
+    # (unset: off; with --shard-ids, + the first shard id). /metrics (here and on the dashboard) answers
+    # only METRICS_ALLOW_IPS (addresses or networks) or `Authorization: Bearer METRICS_TOKEN`.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_allow_ips: Annotated[list[str], NoDecode] = ["127.0.0.1", "::1"]
+    metrics_token: SecretStr | None = None
+
     log_dir: Path = Path("logs")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object per line (journald, Loki)
@@ -91,6 +99,30 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("metrics_port", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_allow_ips", mode="before")
+    @classmethod
+    def _split_ips(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
 
     @field_validator("log_level")

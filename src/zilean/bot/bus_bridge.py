@@ -25,7 +25,7 @@ from zilean.bot import audit
 from zilean.bot.errors import GENERIC, user_message
 from zilean.core.effects import resolve
 from zilean.core.errors import ZileanError
-from zilean.db.bus.records import Command, Outcome
+from zilean.db.bus.records import Command, CommandHandler, Outcome
 
 if TYPE_CHECKING:
     from zilean.bot.client import ZileanBot
@@ -232,6 +232,10 @@ def _original(error: BaseException) -> BaseException:
 async def start_bus_worker(bot: ZileanBot, bus: Bus, shard_ids: Sequence[int] | None = None) -> BotWorker:
     """Start claiming this bot process's bus commands (its shards) and running them through the bot."""
     ids = list(shard_ids if shard_ids is not None else (bot.shard_ids or [0]))
-    worker = bus.worker(BusBridge(bot), shard_ids=ids, shard_count=bot.shard_count or 1)
+    handler: CommandHandler = BusBridge(bot)
+    metrics = getattr(bot, "metrics", None)  # zilean.bot.metrics.BotMetrics, set by runner.built_bot
+    if metrics is not None:
+        handler = metrics.bus_handler(handler)
+    worker = bus.worker(handler, shard_ids=ids, shard_count=bot.shard_count or 1)
     await worker.start()
     return worker

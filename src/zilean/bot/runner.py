@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import aiohttp
 
 from zilean.bot.client import ZileanBot, apply_endpoints
+from zilean.bot.metrics import BotMetrics, MeteredResolver
 from zilean.bot.sender import CLOCK
 from zilean.bot.store import Store
 from zilean.config import Settings
@@ -20,6 +21,8 @@ from zilean.db.bus import Bus
 from zilean.db.database import Database
 from zilean.db.engine import create_engine
 from zilean.db.migrate import ensure_current
+from zilean.observability.access import MetricsAccess
+from zilean.observability.server import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +42,15 @@ async def built_bot(
     engine = create_engine(settings.database_url)
     resolver: Resolver | None = None
     bus: Bus | None = None
+    server: MetricsServer | None = None
     try:
         await ensure_current(engine, auto_migrate=settings.auto_migrate)
         database = Database(engine)
         bus = Bus(database)
         await bus.start()
-        resolver = Resolver(settings.source_options())
+        metrics = BotMetrics()
+        resolver = MeteredResolver(settings.source_options())
+        resolver.metrics = metrics
         bot = ZileanBot(
             settings,
             Store(database.connector, bus.events),
@@ -55,17 +61,42 @@ async def built_bot(
             guild_ready_timeout=guild_ready_timeout,
             bus=bus,
         )
+        bot.metrics = metrics  # type: ignore[attr-defined]
+        metrics.attach(bot, list(shard_ids) if shard_ids is not None else None, shard_count)
         try:
+            if settings.metrics_port is not None:
+                server = metrics_server(settings, metrics, shard_ids)
+                await server.start()
+            bot.metrics_server = server  # type: ignore[attr-defined]
             yield bot
         finally:
             if not bot.is_closed():
                 await bot.close()
     finally:
+        if server is not None:
+            await server.stop()
         if resolver is not None:
             await resolver.close()
         if bus is not None:
             await bus.close()
         await engine.dispose()
+
+
+def metrics_server(settings: Settings, metrics: BotMetrics, shard_ids: Sequence[int] | None) -> MetricsServer:
+    """The METRICS_PORT endpoint; a process running shards listens on METRICS_PORT + its first shard id,
+    so every shard process of one .env gets its own port (0 stays 0: a free port)."""
+    port = settings.metrics_port or 0
+    if port and shard_ids:
+        port += min(shard_ids)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    return MetricsServer(
+        metrics.registry,
+        MetricsAccess.build(settings.metrics_allow_ips, token),
+        metrics.ready,
+        refresh=metrics.refresh,
+        host=settings.metrics_host,
+        port=port,
+    )
 
 
 async def run_bot(

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,31 @@ BEHIND_REST_S = 0.001
 REALTIME_CPU_BUDGET = 0.5
 BUDGET_WINDOW_S = 1.0
 REALTIME_RETRY_S = 30.0
+# Upper bounds of the tick-time histogram (seconds spent stepping every player in one tick).
+TICK_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
+
+
+class SenderStats:
+    """The sender's own counts, plain ints written only by its thread (read at scrape time).
+
+    Per-frame work must stay cheap at 100 streams × 50 frames a second, so nothing here takes a
+    lock or calls a metrics library; zilean.bot.metrics turns these into Prometheus metrics.
+    """
+
+    __slots__ = ("frames_missed", "frames_sent", "tick_buckets", "tick_count", "tick_sum_s")
+
+    def __init__(self) -> None:
+        self.frames_sent = 0  # handed to send_audio_packet
+        self.frames_missed = 0  # due and never sent: ticks skipped when behind, voice reconnecting
+        self.tick_buckets = [0] * (len(TICK_BUCKETS_S) + 1)  # per bucket (not cumulative); last: +Inf
+        self.tick_count = 0
+        self.tick_sum_s = 0.0
+
+    def tick(self, seconds: float) -> None:
+        """Record one tick's stepping time."""
+        self.tick_buckets[bisect_left(TICK_BUCKETS_S, seconds)] += 1
+        self.tick_count += 1
+        self.tick_sum_s += seconds
 
 
 class SharedClock:
@@ -69,6 +95,7 @@ class SharedClock:
         self._retry_at: float | None = None  # when to ask for real-time priority again
         self._window_start = 0.0
         self._window_cpu = 0.0
+        self.stats = SenderStats()
 
     def add(self, player: SharedAudioPlayer) -> None:
         """Step `player` from the next tick on."""
@@ -152,6 +179,7 @@ class SharedClock:
                         self._wake.wait()
                 start, ticks = time.perf_counter(), 0
                 continue
+            stepped_at = time.perf_counter()
             finished = [player for player in players if not player.step()]
             if finished:
                 with self._wake:
@@ -160,6 +188,7 @@ class SharedClock:
                     player.finish()
             ticks += 1
             now = time.perf_counter()
+            self.stats.tick(now - stepped_at)
             self._watch_budget(now)
             delay = start + FRAME_S * ticks - now
             if delay > 0:
@@ -169,6 +198,7 @@ class SharedClock:
                 time.sleep(BEHIND_REST_S)
             if delay < -MAX_LAG_S:
                 log.warning("audio sender fell %.0f ms behind; skipping ahead", -delay * 1000)
+                self.stats.frames_missed += int(-delay / FRAME_S) * len(self._players)
                 start, ticks = time.perf_counter(), 0
 
 
@@ -208,6 +238,7 @@ class SharedAudioPlayer(AudioPlayer):
                 return True
             self._silence_sent = False
             if not self._connected():
+                self._clock.stats.frames_missed += 1
                 return not self._end.is_set()
             data = self.source.read()
             if not data:
@@ -215,6 +246,7 @@ class SharedAudioPlayer(AudioPlayer):
                 self.stop()
                 return False
             self.client.send_audio_packet(data, encode=not self.source.is_opus())
+            self._clock.stats.frames_sent += 1
         except Exception as exc:  # one guild's failure must never stop the others' audio
             self._current_error = exc
             self.stop()

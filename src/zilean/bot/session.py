@@ -17,6 +17,7 @@ import discord
 
 from zilean.bot import embeds
 from zilean.bot.audio_source import PlayerAudioSource
+from zilean.bot.metrics import MeteredOpusStream
 from zilean.bot.saver import Saver
 from zilean.core.errors import QueueError, ZileanError
 from zilean.core.events import EndReason, PlayerEvent, PlayerState, TrackEnded, TrackPaused, TrackStarted
@@ -261,7 +262,7 @@ class GuildSession:
     # --- internals -------------------------------------------------------------------------
 
     def _stream(self, spec: PlaybackSpec) -> OpusStream:
-        return OpusStream(self._ffmpeg, spec)
+        return MeteredOpusStream(self._ffmpeg, spec)  # counted in bot.metrics.FFMPEG
 
     async def _start_current(self, start_ms: int = 0) -> None:
         """Start the current entry (resolving its media); failures are reported and the queue moves on."""

@@ -29,3 +29,18 @@ class PlaybackError(ZileanError):
 
 class QueueError(ZileanError):
     """A queue operation was given a bad position or an empty queue."""
+
+
+def cause_of(error: BaseException) -> str:
+    """A short, bounded name for what kind of failure `error` is (a metrics label): "internal" for bugs."""
+    for kind, name in (
+        (UnsafeURLError, "unsafe_url"),
+        (SourceError, "source"),
+        (PlaybackError, "playback"),
+        (QueueError, "queue"),
+        (ConfigError, "config"),
+        (ZileanError, "other"),
+    ):
+        if isinstance(error, kind):
+            return name
+    return "internal"

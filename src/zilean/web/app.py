@@ -25,6 +25,7 @@ from zilean.web.csrf import csrf_guard
 from zilean.web.errors import install_error_handlers
 from zilean.web.manage import api as manage_api
 from zilean.web.manage.pages import manage_router
+from zilean.web.metrics import HttpMetrics, WebMetrics
 from zilean.web.middleware import SecurityHeaders
 from zilean.web.pages.routes import page_router
 from zilean.web.routes import api, auth, docs, events, health, me
@@ -57,7 +58,9 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
         dependencies=[Depends(csrf_guard)],
     )
     app.state.web = context
+    app.state.metrics = WebMetrics(bus, context.streams, bus.options.timing.stale_after_s)  # GET /metrics
     app.add_middleware(SecurityHeaders, https=context.https)
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics)  # outermost: times the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.include_router(auth.router)
     app.include_router(api.router)

@@ -7,7 +7,7 @@ import re
 from collections import OrderedDict
 from typing import Any
 
-from zilean.core.errors import SourceError, ZileanError
+from zilean.core.errors import SourceError, ZileanError, cause_of
 from zilean.core.media import MediaInput
 from zilean.core.sources.direct import DirectFiles, name_from_url, refusal
 from zilean.core.sources.egress import EgressProxy
@@ -100,10 +100,10 @@ class Resolver:
         try:
             return await self._resolve(_clean(query))
         except ZileanError as exc:
-            return LoadFailed(exc.message)
+            return LoadFailed(exc.message, cause_of(exc))
         except Exception:
             log.exception("resolving %r failed", query)
-            return LoadFailed("Something went wrong while loading that.")
+            return LoadFailed("Something went wrong while loading that.", "internal")
 
     async def search(self, query: str, limit: int) -> list[Track]:
         """Up to `limit` tracks for search text, best first (`local:` words search the library).
@@ -126,7 +126,7 @@ class Resolver:
         try:
             return TrackLoaded(await self._direct.load(_clean(url), source="upload", filename=filename))
         except ZileanError as exc:
-            return LoadFailed(exc.message)
+            return LoadFailed(exc.message, cause_of(exc))
 
     async def stream_for(self, track: Track) -> MediaInput:
         """The media to play for track, resolved now (stream URLs expire); raises ZileanError."""

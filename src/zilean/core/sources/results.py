@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zilean.core.track import Track
 
@@ -36,9 +36,11 @@ class NoMatches:
 
 @dataclass(frozen=True, slots=True)
 class LoadFailed:
-    """The query could not be loaded; `message` is safe to show users."""
+    """The query could not be loaded; `message` is safe to show users, `cause` is for metrics."""
 
     message: str
+    # errors.cause_of: unsafe_url, source, playback, …, internal; not part of what the result "is"
+    cause: str = field(default="source", compare=False)
 
 
 LoadResult = TrackLoaded | PlaylistLoaded | NoMatches | LoadFailed

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, true, update
@@ -33,7 +33,7 @@ from zilean.db.bus.records import (
     command_from,
 )
 from zilean.db.bus.signal import COMMANDS, OUTCOMES, Wakeup
-from zilean.db.connector import Connector, utcnow
+from zilean.db.connector import Connector, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,17 @@ class CommandQueue:
     async def cancel_if_pending(self, command_id: int, reason: str) -> bool:
         """Expire the command unless a bot already claimed it; True if it was expired."""
         return await self._expire([command_id], reason) == 1
+
+    async def pending_summary(
+        self, shard_ids: Sequence[int] | None = None, shard_count: int = 1
+    ) -> tuple[int, datetime | None]:
+        """How many commands wait to be claimed (of these shards, or all) and when the oldest was queued."""
+        query = select(func.count(), func.min(_c.created_at)).where(_c.status == "pending")
+        if shard_ids is not None:
+            query = query.where(shard_filter(shard_ids, shard_count))
+        async with self._db.read() as conn:
+            count, oldest = (await conn.execute(query)).one()
+        return int(count), as_utc(oldest)
 
     # --- bot side ---------------------------------------------------------------------------
 
