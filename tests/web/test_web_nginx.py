@@ -134,3 +134,14 @@ async def test_the_limits_see_the_browsers_address_not_nginxs(nginx: str) -> Non
     async with httpx.AsyncClient(base_url=nginx, timeout=30) as other:
         other.headers["X-Forwarded-For"] = "203.0.113.9"  # ignored: nginx sets it from $remote_addr
         assert (await other.get("/login")).status_code == 429
+
+
+async def test_the_public_site_serves_no_metrics_while_the_dashboard_does_on_loopback(
+    nginx: str, dashboard: DashboardServer
+) -> None:
+    async with httpx.AsyncClient(base_url=nginx, timeout=30) as browser:
+        assert (await browser.get("/metrics")).status_code == 404
+        assert (await browser.get("/readyz")).status_code == 200
+    async with httpx.AsyncClient(base_url=dashboard.url, timeout=30) as prometheus:
+        scraped = await prometheus.get("/metrics")
+        assert scraped.status_code == 200 and "zilean_http_requests_total" in scraped.text
