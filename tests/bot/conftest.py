@@ -1,9 +1,9 @@
 """One sandbox and one real bot per test module (starting them is the slow part), plus the media they play.
 
 The bot is shared, its guild state is not: every end-to-end test takes `fresh_guild` (nothing
-playing, an empty queue, default volume, effects, loop, settings and permission rules; alice
-alone in the Music channel), or `bot_in_voice` / `playing_tone` on top of it, so each test
-passes alone and in any order.
+playing, an empty queue, default volume, effects, equalizer, loop, settings and permission rules,
+no saved EQ presets; alice alone in the Music channel), or `bot_in_voice` / `playing_tone` on
+top of it, so each test passes alone and in any order.
 """
 
 from __future__ import annotations
@@ -168,7 +168,11 @@ async def fresh_guild(driver: Driver, running_bot: Any, sandbox: Sandbox) -> Dri
         idle_timeout_s=DEFAULT_IDLE_TIMEOUT_S,
         always_on=False,
         announce_channel_id=None,
+        eq={},
+        fair_queue=False,
     )
+    for preset in await bot.store.eq_presets.for_guild(guild_id):
+        await bot.store.eq_presets.delete(guild_id, preset.name)
     if sandbox.voice is not None:  # measurements start afresh once the last packets are in
         await driver.packets_still()
         sandbox.voice.reset_stats(guild_id)

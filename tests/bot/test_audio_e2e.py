@@ -11,6 +11,7 @@ import pytest
 from bot_harness import SOURCE_AMPLITUDE, STEP_BASE_HZ, STEP_HZ, Driver, both_backends, frequency, level
 
 from polling import until_value
+from zilean.core.equalizer import FLAT, gain_at
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("fresh_guild")]
 
@@ -63,6 +64,19 @@ async def test_nightcore_mid_song_moves_440_to_550(playing_tone: Driver) -> None
     await heard(driver, 550, hz_tol=4)
     await driver.say("alice", "=effect clear")
     await heard(driver, 440)
+
+
+async def test_eq_set_mid_song_changes_the_level_sent_and_reset_restores_it(playing_tone: Driver) -> None:
+    """-9 dB at 400 Hz is ~-8 dB at the 440 Hz tone (the solved response says how much exactly)."""
+    driver = playing_tone
+    await heard(driver, 440, 0.25 * SOURCE_RMS)
+    reply = await driver.slash("alice", "eq set", band="400", gain="-9")
+    assert "400 Hz set to -9.0 dB" in reply.text and not reply.ephemeral
+    expected_db = gain_at(FLAT.with_band(400, -9), 440)
+    assert -9 < expected_db < -7
+    await heard(driver, 440, 0.25 * SOURCE_RMS * 10 ** (expected_db / 20))
+    await driver.say("alice", "=eq reset")
+    await heard(driver, 440, 0.25 * SOURCE_RMS)
 
 
 @both_backends

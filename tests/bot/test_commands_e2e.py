@@ -444,3 +444,86 @@ async def test_a_slash_command_the_bot_no_longer_has_gets_an_ephemeral_apology(
     assert any(r.levelname == "ERROR" and "slash command failed" in r.message for r in caplog.records)
     back = await driver.slash("alice", "history")  # the command is back and answers normally
     assert "Something went wrong" not in back.text, back
+
+
+async def bot_sees_in_voice(driver: Driver, running_bot: Any, user: str) -> None:
+    guild = running_bot.get_guild(driver.guild_id)
+
+    def seen() -> bool:
+        member = guild.get_member(driver.users[user]) if guild else None
+        return bool(member and member.voice and member.voice.channel)
+
+    await until(seen, what=f"the bot seeing {user} in voice")
+
+
+async def test_fair_queue_lets_two_requesters_take_turns(driver: Driver, running_bot: Any) -> None:
+    await driver.join_voice("bob")
+    await bot_sees_in_voice(driver, running_bot, "bob")
+    try:
+        refused = await driver.say("bob", "=settings fairqueue on")
+        assert "Fair queue is on" not in refused.text
+        on = quiet(await driver.slash("owner", "settings fairqueue", state="on"))
+        assert "Fair queue is on" in on.text, on.text
+        assert "Fair queue: on" in (await driver.say("owner", "=settings")).text
+        await driver.say("alice", "=play local:tone440.flac")  # alice's track plays (30 s)
+        for number in (1, 2, 3):  # alice queues three
+            await driver.say("alice", f"=play local:chime{number}.flac")
+        bobs = quiet(await driver.say("bob", "=play local:chime4.flac"))  # bob's goes before them
+        assert "Position 1" in bobs.text, bobs.text
+        await driver.slash("bob", "play", query="local:chime5.flac")
+        turns = ["Chime 4", "Chime 1", "Chime 5", "Chime 2", "Chime 3"]
+        assert await upcoming_titles(driver) == turns  # what `/queue` shows
+        await stored_eventually(driver, running_bot, turns)  # what the dashboard's queue reads
+        off = quiet(await driver.say("owner", "=settings fairqueue off"))
+        assert "Fair queue is off" in off.text
+        await driver.say("bob", "=play local:short660.flac")
+        text = (await driver.say("alice", "=queue")).text
+        assert text.index("Chime 3") < text.index("Short 660")  # appended at the end again
+    finally:
+        await driver.say("alice", "=stop")
+        await driver.leave_voice("bob")
+
+
+async def test_fair_queue_needs_the_settings_right(driver: Driver) -> None:
+    refused = await driver.slash("alice", "settings fairqueue", state="on")
+    assert refused.ephemeral and "Fair queue is on" not in refused.text
+    assert "Fair queue: off" in (await driver.say("owner", "=settings")).text
+
+
+async def test_eq_commands(driver: Driver, running_bot: Any) -> None:
+    shown = quiet(await driver.slash("alice", "eq show"))
+    assert "Equalizer · flat" in shown.text and "25 Hz  +0.0 dB" in shown.text and "treble" in shown.text
+    bad_band = await driver.slash("alice", "eq set", band="1234", gain="5")
+    assert bad_band.ephemeral and "The bands are: 25, 40, 63, 100, 160, 250, 400" in bad_band.text
+    bad_gain = await driver.say("alice", "=eq set 100 15")
+    assert "-12 to +12 dB" in bad_gain.text
+    assert "Equalizer: `bass`" in quiet(await driver.say("alice", "=eq preset bass")).text
+    assert "Equalizer · bass" in (await driver.say("alice", "=eq")).text
+    assert "1000 Hz set to +3.0 dB" in (await driver.say("alice", "=eq set 1k +3")).text
+    stored = await running_bot.store.settings.get(driver.guild_id)
+    assert dict(stored.eq) == {
+        "25": 6.0,
+        "40": 6.0,
+        "63": 5.0,
+        "100": 4.0,
+        "160": 2.5,
+        "250": 1.0,
+        "1000": 3.0,
+    }
+    assert "Equalizer · custom" in (await driver.say("alice", "=eq show")).text
+    refused = await driver.say("bob", "=eq set 100 3")  # not listening: may not change playback
+    assert "set to" not in refused.text
+    refused = await driver.say("alice", "=eq save mine")  # saving a server preset is a setting
+    assert "Saved" not in refused.text
+    saved = quiet(await driver.say("owner", "=eq save Mine"))
+    assert "Saved this server's preset `mine`" in saved.text
+    assert "built-in" in (await driver.say("owner", "=eq save bass")).text
+    assert "flat" in (await driver.slash("alice", "eq reset")).text
+    assert "Equalizer: `mine`" in (await driver.slash("alice", "eq preset", name="mine")).text
+    listing = (await driver.say("alice", "=eq")).text
+    assert "Equalizer · mine" in listing and "This server's: `mine`" in listing
+    unknown = await driver.say("alice", "=eq preset jazz")
+    assert "Presets: flat, bass, rock, pop, vocal, treble, mine." in unknown.text
+    assert "Deleted" in (await driver.say("owner", "=eq delete mine")).text
+    assert await running_bot.store.eq_presets.for_guild(driver.guild_id) == []
+    assert "eq` — Show the equalizer" in (await driver.say("alice", "=help")).text

@@ -148,3 +148,38 @@ def test_a_file_ffmpeg_cannot_decode_is_a_one_line_error(
     bogus.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(4000))
     assert main(["render", str(bogus), "-o", str(tmp_path / "x.wav")]) == 2
     assert "ffmpeg could not render" in one_line_error(capsys)
+
+
+def test_render_eq_bands_and_preset(tmp_path: Path) -> None:
+    source = write_wav(tmp_path / "two.wav", stereo(tone(100, 2.0, 0.25) + tone(4000, 2.0, 0.25)))
+    levels = {}
+    for name, extra in {
+        "flat": [],
+        "eq": ["--eq", "100=-12", "--eq", "4k=+6"],
+        "preset": ["--eq-preset", "bass", "--eq", "100=0"],
+    }.items():
+        out = tmp_path / f"{name}.wav"
+        assert main(["render", str(source), "-o", str(out), *extra]) == 0
+        audio = read_wav(out)[2][:, 0]
+        levels[name] = [analysis.dbfs(analysis.band_level(audio, f * 0.95, f * 1.05)) for f in (100, 4000)]
+    assert levels["eq"][0] - levels["flat"][0] == pytest.approx(-12, abs=0.5)
+    assert levels["eq"][1] - levels["flat"][1] == pytest.approx(6, abs=0.5)
+    # bass lifts 100 Hz by 4 dB, but --eq set it back to 0; 4 kHz is untouched by the preset
+    assert levels["preset"][0] - levels["flat"][0] == pytest.approx(0, abs=0.5)
+    assert levels["preset"][1] - levels["flat"][1] == pytest.approx(0, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--eq", "1234=5"], "The bands are: 25, 40, 63, 100"),
+        (["--eq", "100=20"], "from -12 to +12 dB"),
+        (["--eq", "100"], "is not HZ=DB"),
+        (["--eq-preset", "jazz"], "presets: flat, bass, rock, pop, vocal, treble"),
+    ],
+)
+def test_bad_eq_options_are_one_line_errors(
+    a440: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(["render", str(a440), "-o", str(tmp_path / "x.wav"), *argv]) == 2
+    assert message in one_line_error(capsys)

@@ -49,6 +49,7 @@ def test_schema_covers_the_roadmap() -> None:
         "guild_roles",
         "guild_members",
         "web_login_states",
+        "eq_presets",
     } == EXPECTED_TABLES
 
 

@@ -19,6 +19,7 @@ from zilean.bot import embeds
 from zilean.bot.audio_source import PlayerAudioSource
 from zilean.bot.metrics import MeteredOpusStream
 from zilean.bot.saver import Saver
+from zilean.core.equalizer import FLAT, Equalizer
 from zilean.core.errors import QueueError, ZileanError
 from zilean.core.events import EndReason, PlayerEvent, PlayerState, TrackEnded, TrackPaused, TrackStarted
 from zilean.core.logctx import guild_context
@@ -66,6 +67,8 @@ class GuildSession:
         volume: int = 100,
         effects: Sequence[str] = (),
         loop: LoopMode = LoopMode.OFF,
+        eq: Equalizer = FLAT,
+        fair_queue: bool = False,
     ) -> None:
         self.guild_id = guild_id
         self.resolver = resolver
@@ -73,6 +76,8 @@ class GuildSession:
         self.queue.loop = loop
         self.volume = volume
         self.effects: tuple[str, ...] = tuple(effects)
+        self.eq = eq  # the guild's equalizer (kept in guild_settings, not in the player state)
+        self.fair_queue = fair_queue  # the server's setting: new tracks interleave by requester
         self.voice: discord.VoiceClient | None = None
         self.text_channel_id: int | None = None
         self.skip_votes: set[int] = set()
@@ -123,7 +128,7 @@ class GuildSession:
     ) -> tuple[list[QueueEntry], int]:
         """Queue tracks, starting playback if idle; returns the entries and the first one's place (0: now)."""
         async with self.lock:
-            entries = self.queue.add(list(tracks), placement)
+            entries = self.queue.add(list(tracks), placement, fair=self.fair_queue)
             if not entries:
                 return entries, 0
             if self.current is None or placement is Placement.NOW:
@@ -243,6 +248,12 @@ class GuildSession:
             self.effects = tuple(effects)
             self.saver.save_now()
 
+    async def set_eq(self, eq: Equalizer) -> None:
+        """Replace the equalizer from the current position on (the caller persists it)."""
+        async with self.lock:
+            self.player.set_eq(eq)
+            self.eq = eq
+
     # --- voice -----------------------------------------------------------------------------
 
     def attach(self, voice: discord.VoiceClient) -> None:
@@ -280,7 +291,7 @@ class GuildSession:
                 entry = self.queue.advance(EndReason.FAILED)
                 start_ms = 0
                 continue
-            spec = PlaybackSpec(media, self.effects, self.volume, start_ms)
+            spec = PlaybackSpec(media, self.effects, self.volume, start_ms, self.eq)
             self.player.play(spec, tag, duration_ms=entry.track.duration_ms)
             self._ensure_audio()
             self.saver.save_now(start_ms)
@@ -368,7 +379,7 @@ class GuildSession:
         async with self.lock:
             if self._preloaded is not tag or predicted_next(self.queue) is not nxt:
                 return
-            spec = PlaybackSpec(media, self.effects, self.volume, 0)
+            spec = PlaybackSpec(media, self.effects, self.volume, 0, self.eq)
             self.player.preload(spec, tag, duration_ms=nxt.track.duration_ms)
 
     def _on_player_event(self, event: PlayerEvent) -> None:

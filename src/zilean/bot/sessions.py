@@ -16,6 +16,7 @@ from zilean.bot.sender import SharedSenderVoiceClient
 from zilean.bot.session import GuildSession
 from zilean.bot.store import Store, loop_from_db
 from zilean.config import Settings
+from zilean.core.equalizer import Equalizer
 from zilean.core.errors import ZileanError
 from zilean.core.logctx import guild_context
 from zilean.core.permissions import GuildPolicy
@@ -68,6 +69,9 @@ class SessionManager:
         session = self._sessions.get(guild_id)
         if session is not None:
             session.announcer.announce_channel_id = settings.announce_channel_id
+            session.fair_queue = settings.fair_queue
+            if "eq" in changes:
+                await session.set_eq(Equalizer.from_mapping(settings.eq))  # live, like effects
             self.schedule_idle_check(guild_id)
         return settings
 
@@ -115,6 +119,8 @@ class SessionManager:
             volume=source.volume,
             effects=source.effects,
             loop=loop_from_db(source.loop_mode),
+            eq=Equalizer.from_mapping(settings.eq),
+            fair_queue=settings.fair_queue,
         )
         announcer.session = session
         current = (

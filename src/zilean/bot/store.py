@@ -19,6 +19,7 @@ from zilean.db.policy import policy_from
 from zilean.db.records import HistoryEntry
 from zilean.db.records import QueueEntry as StoredEntry
 from zilean.db.repos.audit import AuditRepo
+from zilean.db.repos.eq_presets import EqPresetsRepo
 from zilean.db.repos.history import HistoryRepo
 from zilean.db.repos.permissions import PermissionsRepo
 from zilean.db.repos.player_state import PlayerStateRepo
@@ -53,6 +54,7 @@ class Store:
         self.connector = connector
         self.events = events  # the bus's event log: the dashboard hears about every change
         self.settings = GuildSettingsRepo(connector)
+        self.eq_presets = EqPresetsRepo(connector)
         self.queue = QueueRepo(connector)
         self.player = PlayerStateRepo(connector)
         self.history = HistoryRepo(connector)

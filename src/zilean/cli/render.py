@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import subprocess
 
     from zilean.config import Settings
+    from zilean.core.equalizer import Equalizer
     from zilean.core.media import MediaInput
     from zilean.core.pipeline import PlaybackSpec
 
@@ -32,6 +33,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="NAME",
         help="an effect to apply (repeat to stack; see `zilean effects`)",
+    )
+    parser.add_argument(
+        "--eq",
+        action="append",
+        default=[],
+        metavar="HZ=DB",
+        help="an equalizer band, e.g. --eq 100=6 (repeat or comma-separate; 25 … 16000 Hz, -12 to 12 dB)",
+    )
+    parser.add_argument(
+        "--eq-preset",
+        default=None,
+        metavar="NAME",
+        help="a built-in equalizer preset (flat, bass, rock, pop, vocal, treble); --eq changes its bands",
     )
     parser.add_argument("--volume", type=int, default=100, metavar="N", help="volume 0-200 %% (default 100)")
     parser.add_argument(
@@ -59,17 +73,38 @@ def _render(args: argparse.Namespace, settings: Settings | None) -> int:
         raise ZileanError("--duration must be positive")
     names = [part for value in args.effect for part in value.split(",") if part.strip()]
     effects = tuple(effect.name for effect in resolve(names))
+    eq = _equalizer(args.eq_preset, args.eq)
     duration_ms = None if args.duration is None else round(args.duration * 1000)
     start_ms = round(args.start * 1000)
     if urlsplit(args.input).scheme.lower() not in ("http", "https"):
         _local_file(args.input)  # a bad path is refused before anything starts
-    done = asyncio.run(_run(args.input, args.output, settings, effects, args.volume, start_ms, duration_ms))
+    done = asyncio.run(
+        _run(args.input, args.output, settings, effects, args.volume, start_ms, duration_ms, eq)
+    )
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ZileanError(f"ffmpeg could not render {args.input}: {lines[-1] if lines else 'no message'}")
     shown = ", ".join(effects) or "none"
-    print(f"wrote {args.output} (48 kHz stereo WAV; effects: {shown}; volume {args.volume} %)")
+    bands = ", ".join(f"{hz} Hz {db:+g} dB" for hz, db in eq.to_mapping().items()) or "flat"
+    print(f"wrote {args.output} (48 kHz stereo WAV; effects: {shown}; EQ: {bands}; volume {args.volume} %)")
     return 0
+
+
+def _equalizer(preset: str | None, assignments: list[str]) -> Equalizer:
+    """The equalizer of --eq-preset and --eq (an unknown band or preset names the valid ones)."""
+    from zilean.core.equalizer import FLAT, PRESETS, EqualizerError, parse_assignment
+
+    eq = FLAT
+    if preset is not None:
+        if preset.strip().lower() not in PRESETS:
+            raise EqualizerError(f"--eq-preset: no preset {preset[:40]!r}; presets: {', '.join(PRESETS)}")
+        eq = PRESETS[preset.strip().lower()]
+    for value in assignments:
+        for part in value.split(","):
+            if part.strip():
+                hz, db = parse_assignment(part)
+                eq = eq.with_band(hz, db)
+    return eq
 
 
 async def _run(
@@ -80,6 +115,7 @@ async def _run(
     volume: int,
     start_ms: int,
     duration_ms: int | None,
+    eq: Equalizer,
 ) -> subprocess.CompletedProcess[bytes]:
     """Render with ffmpeg; a URL is read through the network guard and the egress proxy, as the bot does."""
     from urllib.parse import urlsplit
@@ -98,11 +134,11 @@ async def _run(
             try:
                 media = await media_input_for(guard, client, egress, text)
                 return await _ffmpeg(
-                    settings, PlaybackSpec(media, effects, volume, start_ms), output, duration_ms
+                    settings, PlaybackSpec(media, effects, volume, start_ms, eq), output, duration_ms
                 )
             finally:
                 await egress.close()
-    spec = PlaybackSpec(_local_file(text), effects, volume, start_ms)
+    spec = PlaybackSpec(_local_file(text), effects, volume, start_ms, eq)
     return await _ffmpeg(settings, spec, output, duration_ms)
 
 

@@ -9,8 +9,10 @@ in this order:
 2. the effects chain (`zilean.core.effects.filter_chain`);
 3. the volume gain — AFTER the effects, so `normalize` cannot undo the user's volume and the
    default 0.25× headroom also absorbs the gain of bass/treble boosts;
-4. `aresample` to 48 kHz with soxr — last, so the encoder always gets 48 kHz whatever the
-   source rate (a no-op when it already is).
+4. `aresample` to 48 kHz with soxr, so the encoder always gets 48 kHz whatever the source
+   rate (a no-op when it already is);
+5. the equalizer (`zilean.core.equalizer`), when not flat — after the resample because its
+   filter gains are solved for 48 kHz; on floats, so its boosts cannot clip before the encoder.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from zilean.core.effects import filter_chain
+from zilean.core.equalizer import FLAT, Equalizer
+from zilean.core.equalizer import filter_chain as eq_chain
 from zilean.core.errors import PlaybackError
 from zilean.core.media import NETWORK_FORMATS, PROXY_HOST, MediaInput
 from zilean.core.ogg import OggOpusParser
@@ -78,6 +82,7 @@ class PlaybackSpec:
     effects: tuple[str, ...] = ()  # effect names, in the order the user added them
     volume_percent: int = 100  # what users see, 0..200
     start_ms: int = 0
+    eq: Equalizer = FLAT  # the 15 band gains; FLAT adds no filter
 
 
 def gain_for(volume_percent: int) -> float:
@@ -95,6 +100,9 @@ def audio_filters(spec: PlaybackSpec) -> str:
         stages.append(effects)
     stages.append(f"volume={gain_for(spec.volume_percent):.4f}")
     stages.append(f"aresample={SAMPLE_RATE}:resampler=soxr")
+    equalizer = eq_chain(spec.eq)
+    if equalizer:
+        stages.append(equalizer)
     return ",".join(stages)
 
 

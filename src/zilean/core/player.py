@@ -12,7 +12,7 @@ Threading contract
   when none is ready (an underrun) rather than ending. It returns None only when there is nothing to play:
   after `stop()`, or when a track ended and nothing was started within `linger_ms` (the
   silence in between keeps the sink's player alive so the next track needs no new one).
-- Every other public method (play, preload, pause, resume, seek, set_volume, set_effects, stop,
+- Every other public method (play, preload, pause, resume, seek, set_volume, set_effects, set_eq, stop,
   close) is meant for ONE controlling thread, the asyncio event loop. They only take a short
   lock: ffmpeg is started on a private starter thread (fork/exec and thread start-up took up to
   ~200 ms on the loaded 2-core machine) and stopped on a private closer thread (close() waits
@@ -50,6 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from zilean.core.effects import tempo_factor
+from zilean.core.equalizer import Equalizer
 from zilean.core.errors import ZileanError
 from zilean.core.events import (
     EndReason,
@@ -231,6 +232,11 @@ class Player:
         tempo_factor(effects)  # validates names and speed bounds, with the user-facing message
         self._restart(lambda spec: replace(spec, effects=tuple(effects)), jump=False)
         self._update_preload(lambda spec: replace(spec, effects=tuple(effects)))
+
+    def set_eq(self, eq: Equalizer) -> None:
+        """Change the equalizer from the current position on."""
+        self._restart(lambda spec: replace(spec, eq=eq), jump=False)
+        self._update_preload(lambda spec: replace(spec, eq=eq))
 
     def stop(self) -> None:
         """End the current track with STOPPED; read_frame() returns None from now on."""

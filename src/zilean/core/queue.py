@@ -130,13 +130,23 @@ class Queue:
 
     # --- editing ---------------------------------------------------------------------------
 
-    def add(self, tracks: Track | Sequence[Track], placement: Placement = Placement.END) -> list[QueueEntry]:
-        """Queue one or more tracks (kept in the given order) and return their entries."""
+    def add(
+        self, tracks: Track | Sequence[Track], placement: Placement = Placement.END, *, fair: bool = False
+    ) -> list[QueueEntry]:
+        """Queue one or more tracks (kept in the given order) and return their entries.
+
+        `fair` (the server's fair-queue mode) applies to END: each track goes into the first
+        round of requesters its requester has no track in yet (see `_fair_index`), so requesters
+        take turns instead of one member's playlist holding everyone else back.
+        """
         batch = [tracks] if isinstance(tracks, Track) else list(tracks)
         entries = [QueueEntry(next(self._ids), track) for track in batch]
         if not entries:
             return entries
-        if placement is Placement.END:
+        if placement is Placement.END and fair:
+            for entry in entries:
+                self._upcoming.insert(self._fair_index(entry.track.requester_id), entry)
+        elif placement is Placement.END:
             self._upcoming.extend(entries)
         elif placement is Placement.NEXT:
             self._upcoming[0:0] = entries
@@ -215,6 +225,28 @@ class Queue:
         return entry
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _fair_index(self, requester: int | None) -> int:
+        """Where a fair queue puts a new track of `requester` (JMusicBot's FairQueue, round-robin).
+
+        The current entry and the upcoming ones are read as rounds in which each requester has at
+        most one track; the new track joins the first round after the requester's last track that
+        it is not in yet: it goes right after the requester's last track, then past the following
+        tracks of other requesters up to where a requester repeats (the next round starts). The
+        current entry opens the first round, so its requester waits for the others' turn.
+        """
+        offset = 1 if self._current is not None else 0
+        rounds = ([self._current] if self._current is not None else []) + self._upcoming
+        index = 0
+        for i in range(len(rounds) - 1, -1, -1):
+            if rounds[i].track.requester_id == requester:
+                index = i + 1
+                break
+        seen = {requester}
+        while index < len(rounds) and rounds[index].track.requester_id not in seen:
+            seen.add(rounds[index].track.requester_id)
+            index += 1
+        return max(index - offset, 0)
 
     def _finish_current(self, *, requeue: bool) -> None:
         if self._current is None:

@@ -11,6 +11,7 @@ from zilean.db.engine import create_engine, display_url, ping
 from zilean.db.ordering import DEFAULT_GAP
 from zilean.db.repos.audit import AuditRepo
 from zilean.db.repos.directory import DirectoryRepo
+from zilean.db.repos.eq_presets import EqPresetsRepo
 from zilean.db.repos.history import HistoryRepo
 from zilean.db.repos.permissions import PermissionsRepo
 from zilean.db.repos.player_state import PlayerStateRepo
@@ -29,6 +30,7 @@ class Database:
         self.engine = engine
         self.connector = Connector(engine)
         self.guild_settings = GuildSettingsRepo(self.connector)
+        self.eq_presets = EqPresetsRepo(self.connector)
         self.queue = QueueRepo(self.connector, gap=queue_gap)
         self.player_state = PlayerStateRepo(self.connector)
         self.history = HistoryRepo(self.connector)

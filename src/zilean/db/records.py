@@ -56,6 +56,19 @@ class GuildSettings:
     max_track_length_s: int | None = None  # None: no limit
     max_queue_per_member: int | None = None  # None: no limit
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    eq: Mapping[str, float] = field(default_factory=dict)  # {"hz": dB} of the bands not at 0
+    fair_queue: bool = False  # interleave requesters round-robin
+
+
+@dataclass(frozen=True, slots=True)
+class EqPreset:
+    """A server's saved equalizer preset."""
+
+    guild_id: int
+    name: str
+    gains: Mapping[str, float]
+    created_by: int | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,11 +83,25 @@ guild_settings = Table(
     Column("max_track_length_s", Integer),  # NULL: no limit
     Column("max_queue_per_member", Integer),  # queued tracks per member; NULL: no limit
     Column("audit_retention_days", Integer, nullable=False, server_default=text("90")),
+    Column("eq", Json, nullable=False, server_default=text("'{}'")),  # {"hz": dB} of bands not at 0
+    # Fair queue: new tracks are interleaved round-robin by requester instead of appended.
+    Column("fair_queue", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("volume BETWEEN 0 AND 200", name="volume_range"),
     CheckConstraint("idle_timeout_s >= 0", name="idle_timeout_positive"),
     CheckConstraint("vote_skip_ratio > 0 AND vote_skip_ratio <= 1", name="vote_skip_ratio_range"),
     CheckConstraint("audit_retention_days >= 1", name="audit_retention_positive"),
     _one_of("loop_mode", LOOP_MODES, "loop_mode_known"),
+)
+
+# A server's own equalizer presets (`/eq save NAME`), beside the built-in ones.
+eq_presets = Table(
+    "eq_presets",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(32), primary_key=True),
+    Column("gains", Json, nullable=False),  # {"hz": dB}, as guild_settings.eq
+    Column("created_by", BigInteger),
+    Column("updated_at", Timestamp, nullable=False),
 )
 
 player_state = Table(

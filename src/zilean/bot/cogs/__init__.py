@@ -11,9 +11,11 @@ if TYPE_CHECKING:
 async def load_cogs(bot: ZileanBot) -> None:
     """Add every cog to the bot."""
     from zilean.bot.cogs.admin import Admin
+    from zilean.bot.cogs.equalizer import EqualizerCog
     from zilean.bot.cogs.playback import Playback
     from zilean.bot.cogs.queueing import Queueing
 
     await bot.add_cog(Playback(bot))
     await bot.add_cog(Queueing(bot))
     await bot.add_cog(Admin(bot))
+    await bot.add_cog(EqualizerCog(bot))

@@ -47,6 +47,8 @@ class Admin(CogBase):
             "Queued tracks per member: "
             + (str(s.max_queue_per_member) if s.max_queue_per_member else "no limit"),
             f"Audit log kept: {s.audit_retention_days} days",
+            f"Fair queue: {'on (requesters take turns)' if s.fair_queue else 'off'}",
+            "Equalizer: " + ("flat" if not s.eq else "custom (see `eq`)"),
         ]
         await send(ctx, embeds.info("\n".join(lines), "Settings"))
 
@@ -137,6 +139,20 @@ class Admin(CogBase):
     async def settings_auditdays(self, ctx: Ctx, days: commands.Range[int, 1, 3650]) -> None:
         """Set how long the audit log is kept."""
         await self._update(ctx, f"The audit log keeps {days} days.", audit_retention_days=days)
+
+    @settings.command(name="fairqueue")
+    @app_commands.describe(
+        state="on: requesters take turns in the queue; off: tracks queue in the order added"
+    )
+    @requires(Act.SETTINGS)
+    async def settings_fairqueue(self, ctx: Ctx, state: Literal["on", "off"]) -> None:
+        """Let requesters take turns in the queue (fair queue), or not."""
+        text = (
+            "⚖️ Fair queue is on: new tracks take turns by requester."
+            if state == "on"
+            else "Fair queue is off: tracks queue in the order they are added."
+        )
+        await self._update(ctx, text, fair_queue=state == "on")
 
     @commands.hybrid_command(name="247", aliases=["24/7", "alwayson"])
     @app_commands.describe(enabled="on keeps me in voice even when idle")

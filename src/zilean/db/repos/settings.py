@@ -43,6 +43,8 @@ class GuildSettingsRepo:
             max_track_length_s=row["max_track_length_s"],
             max_queue_per_member=row["max_queue_per_member"],
             audit_retention_days=row["audit_retention_days"],
+            eq=dict(row["eq"] or {}),
+            fair_queue=bool(row["fair_queue"]),
         )
 
     async def update(self, guild_id: int, **changes: Any) -> GuildSettings:
@@ -71,8 +73,10 @@ def _checked(name: str, value: Any) -> Any:
         return validate.prefix(value)
     if name == "idle_timeout_s":
         return validate.non_negative("the idle timeout", value)
-    if name == "always_on":
+    if name in ("always_on", "fair_queue"):
         return bool(value)
+    if name == "eq":
+        return validate.eq_gains(value)
     if name == "vote_skip_ratio":
         return validate.ratio("the vote-skip ratio", value)
     if name == "max_track_length_s":

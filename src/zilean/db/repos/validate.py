@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import cast
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
+from zilean.core.equalizer import Equalizer, EqualizerError
 from zilean.db.errors import InvalidSettingError
 from zilean.db.records import LoopMode
 from zilean.db.schema import LOOP_MODES
@@ -68,3 +69,13 @@ def ratio(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
         raise InvalidSettingError(f"{name} must be a fraction above 0 and at most 1 (e.g. 0.5)")
     return float(value)
+
+
+def eq_gains(value: Mapping[Any, Any]) -> dict[str, float]:
+    """Equalizer gains as stored: {"hz": dB} of the bands not at 0, each band one of the 15."""
+    if not isinstance(value, Mapping):
+        raise InvalidSettingError("the equalizer must be a mapping of band (Hz) to gain (dB)")
+    try:
+        return Equalizer.from_mapping(value).to_mapping()
+    except EqualizerError as exc:
+        raise InvalidSettingError(exc.message) from None
