@@ -114,3 +114,20 @@ def test_command_outcomes() -> None:
     assert command_outcome(app_commands.CheckFailure()) == "refused"
     assert command_outcome(commands.CommandInvokeError(ZileanError("Nothing is playing."))) == "refused"
     assert command_outcome(commands.CommandInvokeError(RuntimeError("bug"))) == "error"
+
+
+def test_each_shard_process_gets_its_own_port_and_the_access_rules() -> None:
+    from pydantic import SecretStr
+
+    from zilean.bot.metrics import BotMetrics
+    from zilean.bot.runner import metrics_server
+    from zilean.config import Settings
+
+    settings = Settings(_env_file=None, metrics_port=9787, metrics_token=SecretStr("t"))  # type: ignore[call-arg]
+    metrics = BotMetrics()
+    assert metrics_server(settings, metrics, None).port == 9787
+    assert metrics_server(settings, metrics, [0]).port == 9787
+    assert metrics_server(settings, metrics, [3, 2]).port == 9789  # + its first shard id
+    server = metrics_server(settings.model_copy(update={"metrics_port": 0}), metrics, [3])
+    assert server.port == 0  # a free one, whatever the shards
+    assert server.access.allows("203.0.113.9", "Bearer t") and not server.access.allows("203.0.113.9", None)
