@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from bot_harness import Driver
 
+from polling import until_value
 from zilean.db import Database, open_database
 from zilean.db.bus import Bus, BusOptions
 from zilean.db.records import AuditEntry
@@ -132,3 +133,20 @@ async def test_deny_skip_for_everyone_is_refused_with_the_policys_reason(driver:
     await bus.send(g, "settings", {"changes": {"vote_skip_ratio": 0.5}}, user_id=owner)
     await driver.say("owner", f"=permissions reset <@&{g}>")
     await driver.say("owner", "=stop")
+
+
+async def test_fair_queue_from_the_dashboard_reaches_the_bot(driver: Driver, bus: Bus) -> None:
+    g, owner = driver.guild_id, driver.users["owner"]
+
+    async def fair_queue_entries() -> list[dict[str, object]]:
+        logged = await entries(bus.db, g, "settings")
+        return [e.detail for e in logged if e.origin == "web" and "fair_queue" in e.detail.get("after", {})]
+
+    try:
+        done = await bus.send(g, "settings", {"changes": {"fair_queue": True}}, user_id=owner)
+        assert done.status == "done" and "Fair queue is on" in (done.outcome or ""), done.outcome
+        assert "Fair queue: on" in (await driver.say("owner", "=settings")).text
+        logged = await until_value(fair_queue_entries, bool, what="the fair-queue change in the audit log")
+        assert logged[0] == {"before": {"fair_queue": False}, "after": {"fair_queue": True}}
+    finally:
+        await bus.send(g, "settings", {"changes": {"fair_queue": False}}, user_id=owner)

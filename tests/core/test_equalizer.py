@@ -131,3 +131,8 @@ def test_describe_shows_every_band() -> None:
     text = eqm.describe(FLAT.with_band(100, 6))
     assert len(text.splitlines()) == 15
     assert "100 Hz  +6.0 dB +++" in text and "16k Hz  +0.0 dB" in text
+
+
+def test_summary_names_a_preset_or_the_bands() -> None:
+    assert eqm.summary(FLAT) == "flat" and eqm.summary(PRESETS["rock"]) == "rock"
+    assert eqm.summary(FLAT.with_band(100, 6).with_band(1000, -3)) == "100 Hz +6, 1k Hz -3 dB"

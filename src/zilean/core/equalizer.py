@@ -163,6 +163,19 @@ def describe(eq: Equalizer) -> str:
     return "\n".join(lines)
 
 
+def summary(eq: Equalizer) -> str:
+    """One line: "flat", a built-in preset's name, or the bands not at 0 ("100 Hz +6, 1k Hz -3 dB")."""
+    for name, preset in PRESETS.items():
+        if preset == eq:
+            return name
+    parts = [
+        f"{f'{hz / 1000:g}k' if hz >= 1000 else hz} Hz {gain:+g}"
+        for hz, gain in zip(BANDS, eq.gains, strict=True)
+        if gain
+    ]
+    return ", ".join(parts) + " dB"
+
+
 def filter_chain(eq: Equalizer) -> str:
     """The ffmpeg filters for `eq` at 48 kHz ("" when flat). Pure: same gains, same string."""
     if eq.is_flat:

@@ -35,6 +35,9 @@ class SettingsBody(BaseModel):
     max_track_length_s: int | None = Field(default=None, ge=1, le=86_400)
     max_queue_per_member: int | None = Field(default=None, ge=1, le=10_000)
     audit_retention_days: int = Field(ge=1, le=3650)
+    fair_queue: bool | None = Field(
+        default=None, description="fair queue: requesters take turns; null or left out: unchanged"
+    )
 
     @field_validator("prefix")
     @classmethod
@@ -104,6 +107,7 @@ def settings_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
         "max_track_length_s": _minutes(text("max_track_length_min")),
         "max_queue_per_member": number("max_queue_per_member"),
         "audit_retention_days": number("audit_retention_days"),
+        "fair_queue": form.get("fair_queue") in ("on", "true", "1"),
     }
 
 

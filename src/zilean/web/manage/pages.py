@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from zilean.core.equalizer import Equalizer
+from zilean.core.equalizer import summary as eq_summary
 from zilean.web.deps import ClientIp, Ctx, CurrentUser, GuildAccess
 from zilean.web.manage.access import ManagerAccess, may_manage
 from zilean.web.manage.chart import Bar, bar_chart
@@ -98,10 +100,11 @@ def manage_router() -> APIRouter:
     ) -> dict[str, Any]:
         roles = [r for r in await ctx.db.directory.roles(guild.id) if r.role_id != guild.id]
         channels = await ctx.db.directory.channels(guild.id, "text")
+        eq = Equalizer.from_mapping((await ctx.db.guild_settings.get(guild.id)).eq)  # shown, changed by /eq
         return _page(
             ctx, user, guild.guild, "settings",
             values=values, errors=errors, roles=sorted(roles, key=lambda r: -r.position), channels=channels,
-            default_prefix=ctx.settings.command_prefix, **more,
+            default_prefix=ctx.settings.command_prefix, equalizer=eq_summary(eq), **more,
         )  # fmt: skip
 
     @router.get("/guilds/{guild_id}/settings", response_class=HTMLResponse)

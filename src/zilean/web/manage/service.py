@@ -130,6 +130,7 @@ def settings_json(s: GuildSettings) -> dict[str, Any]:
         "max_track_length_s": s.max_track_length_s,
         "max_queue_per_member": s.max_queue_per_member,
         "audit_retention_days": s.audit_retention_days,
+        "fair_queue": s.fair_queue,
     }
 
 
@@ -237,7 +238,9 @@ class ManageService:
         if saved.errors:
             return saved
         current = settings_json(await self.db.guild_settings.get(guild_id))
-        wanted = body.model_dump()
+        wanted = {
+            key: value for key, value in body.model_dump().items() if value is not None or key != "fair_queue"
+        }
         changes = {key: value for key, value in wanted.items() if value != current[key]}
         if "prefix" in changes and changes["prefix"] is None:
             changes["prefix"] = self.services.settings.command_prefix  # the bot's command needs one
