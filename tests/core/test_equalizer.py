@@ -107,7 +107,7 @@ EXTREMES = {
 def test_the_solved_filters_measure_each_band_as_set(name: str) -> None:
     eq = EXTREMES[name]
     for hz, want in zip(BANDS, eq.gains, strict=True):
-        assert eqm.gain_at(eq, hz) == pytest.approx(want, abs=0.02), hz
+        assert eqm.gain_at(eq, hz) == pytest.approx(want, abs=0.05), hz
 
 
 @settings(max_examples=30, deadline=None)
@@ -115,7 +115,7 @@ def test_the_solved_filters_measure_each_band_as_set(name: str) -> None:
 def test_any_gains_are_met_at_the_band_centres(halves: list[int]) -> None:
     eq = Equalizer(tuple(h / 2 for h in halves))
     for hz, want in zip(BANDS, eq.gains, strict=True):
-        assert eqm.gain_at(eq, hz) == pytest.approx(want, abs=0.02)
+        assert eqm.gain_at(eq, hz) == pytest.approx(want, abs=0.05)
 
 
 def test_all_bands_up_stays_close_to_the_gain_between_the_bands() -> None:

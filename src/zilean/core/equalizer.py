@@ -8,7 +8,8 @@ filter gains are solved so that the cascade's response AT EACH BAND'S CENTRE is 
 computed at 0 dB converge to < 0.01 dB). A single +12 band is therefore one +16 dB peak with small
 cuts beside it, and the centres measure exactly +12, 0, 0 …
 
-Biquads cost a fraction of a percent of a core for all 15 (BENCHMARKS.md); a linear-phase FIR
+Each biquad costs ~0.024 % of a core per stream, ~0.35 % for all 15 (BENCHMARKS.md, busy
+machine); corrections under 0.05 dB are left out (one band: 7 filters). A linear-phase FIR
 (firequalizer) would need a 0.1 s kernel to resolve 25 vs 40 Hz, and that much delay.
 """
 
@@ -29,6 +30,7 @@ Q = 1.4  # each peak ~1 octave wide: smooth between bands, overlap the solver ca
 RATE = 48_000  # the pipeline runs the equalizer after resampling to 48 kHz (see pipeline.py)
 _TOLERANCE_DB = 0.01
 _STEPS = 30
+_NEGLIGIBLE_DB = 0.05  # a filter gain below this is left out of the chain
 MAX_PRESET_NAME = 32
 
 
@@ -183,7 +185,7 @@ def filter_chain(eq: Equalizer) -> str:
     return ",".join(
         f"equalizer=f={hz}:t=q:w={Q:g}:g={gain:.3f}"
         for hz, gain in zip(BANDS, _filter_gains(eq.gains), strict=True)
-        if abs(gain) >= 0.0005
+        if gain
     )
 
 
@@ -208,7 +210,10 @@ def _filter_gains(targets: tuple[float, ...]) -> tuple[float, ...]:
             break
         step = _apply(inverse, tuple(errors))
         gains = tuple(g + s for g, s in zip(gains, step, strict=True))
-    return gains
+    # The small corrections far from a changed band cost a filter each and change < 0.05 dB anywhere:
+    # dropped (one band at +6: 7 filters instead of 12). Rounded as ffmpeg gets them, so gain_at()
+    # is the response of exactly the filters in the chain.
+    return tuple(round(g, 3) if abs(g) >= _NEGLIGIBLE_DB else 0.0 for g in gains)
 
 
 def _peak_db(centre_hz: float, gain: float, freq_hz: float) -> float:
