@@ -36,6 +36,13 @@ def test_parse_seek_refuses_nonsense_with_an_example(text: str) -> None:
         parse_seek(text, 0)
 
 
+@pytest.mark.parametrize("text", ["9" * 400, "+" + "9" * 5000, "99999999999999999999:59", "999999:59:59"])
+def test_parse_seek_refuses_times_past_any_track(text: str) -> None:
+    """Hypothesis found `=seek 9…9` (400 digits) overflowing to an internal error."""
+    with pytest.raises(ZileanError, match=r"past the end|1:30"):
+        parse_seek(text, 0)
+
+
 def test_durations_and_progress() -> None:
     assert duration(None) == "live"
     assert duration(61_000) == "1:01"

@@ -107,6 +107,12 @@ class ZileanBot(commands.AutoShardedBot):
             # guild's members itself, one op 8 every 3 s (bot/directory.py, CHUNK_SPACING_S).
             chunk_guilds_at_startup=False,
             activity=discord.Activity(type=discord.ActivityType.listening, name="/play"),
+            # Music needs a guild's voice channel: slash commands are offered in guilds only, for a
+            # guild install (not in DMs, group DMs or as a user-installed app).
+            allowed_contexts=discord.app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True, user=False),
             **options,
         )
         self.settings = settings
@@ -117,6 +123,7 @@ class ZileanBot(commands.AutoShardedBot):
         self.bus = bus
         self.bus_worker: BotWorker | None = None
         self._restored = False
+        self._set_up = self._synced = False
         self.directory = DirectoryPublisher(self, store.connector, store.events)
         self.directory.install()
 
@@ -131,11 +138,17 @@ class ZileanBot(commands.AutoShardedBot):
         from zilean.bot.cogs import load_cogs
         from zilean.bot.views import NowPlayingView
 
-        await load_cogs(self)
-        self.add_view(NowPlayingView(self))
-        install_error_handlers(self)
-        if self.sync_commands:
+        if not self._set_up:  # a login retried after a network error runs this hook again
+            await load_cogs(self)
+            self.add_view(NowPlayingView(self))
+            install_error_handlers(self)
+            self._set_up = True
+        for command in self.tree.get_commands():
+            if isinstance(command, discord.app_commands.Command | discord.app_commands.Group):
+                command.guild_only = True  # dm_permission: false, for clients that predate `contexts`
+        if self.sync_commands and not self._synced:
             synced = await self.tree.sync()
+            self._synced = True
             log.info("published %d slash commands", len(synced))
 
     async def on_ready(self) -> None:

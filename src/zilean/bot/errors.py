@@ -36,7 +36,9 @@ def user_message(error: BaseException) -> str | None:
         return None
     if isinstance(error, commands.MissingRequiredArgument | commands.MissingRequiredAttachment):
         return f"`{error.param.name}` is missing. Try `help` for how to use this command."
-    if isinstance(error, commands.BadArgument | commands.BadUnionArgument | app_commands.TransformerError):
+    if isinstance(error, commands.ArgumentParsingError):  # e.g. an unclosed " or « (discord.py's quotes)
+        return "The quotes in that don't match up: close each one, or leave them out."
+    if isinstance(error, commands.UserInputError | app_commands.TransformerError):
         return "That doesn't look right. Try `help` for how to use this command."
     if isinstance(error, commands.NoPrivateMessage):
         return "Music commands work in servers, not in direct messages."

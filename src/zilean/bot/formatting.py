@@ -19,6 +19,8 @@ FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 CONTENT_LIMIT = 2000
 
+SEEK_TEXT_MAX = 40
+SEEK_MAX_S = 7 * 24 * 3600  # a week: longer than any track, live streams included
 _SEEK = re.compile(r"^\s*([+-])?\s*(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d+)?)\s*$")
 
 
@@ -68,7 +70,7 @@ def progress_bar(position_ms: int, duration_ms: int | None, width: int = 18) -> 
 
 def parse_seek(text: str, current_ms: int) -> int:
     """A seek target in ms from `mm:ss`, `h:mm:ss`, seconds, or a relative `+30` / `-10`."""
-    match = _SEEK.match(text)
+    match = _SEEK.match(text) if len(text) <= SEEK_TEXT_MAX else None
     if not match:
         raise ZileanError("Give a time like `1:30`, `90`, `+30` or `-10`.")
     sign, first, second, last = match.groups()
@@ -78,6 +80,8 @@ def parse_seek(text: str, current_ms: int) -> int:
     seconds = float(last)
     for index, value in enumerate(reversed(parts)):
         seconds += value * 60 ** (index + 1)
+    if seconds > SEEK_MAX_S:  # not past the end of any track; `inf` and ffmpeg-sized numbers stop here
+        raise ZileanError("That is past the end of the track.")
     offset = int(seconds * 1000)
     if sign == "+":
         return current_ms + offset

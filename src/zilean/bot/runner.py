@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import aiohttp
 
 from zilean.bot.client import ZileanBot, apply_endpoints
+from zilean.bot.connection import stay_connected
 from zilean.bot.metrics import BotMetrics, MeteredResolver
 from zilean.bot.sender import CLOCK
 from zilean.bot.store import Store
@@ -102,13 +103,18 @@ def metrics_server(settings: Settings, metrics: BotMetrics, shard_ids: Sequence[
 async def run_bot(
     settings: Settings, *, shard_ids: Sequence[int] | None = None, shard_count: int | None = None
 ) -> None:
-    """Connect and play until SIGINT/SIGTERM."""
+    """Connect and play until SIGINT/SIGTERM, retrying while Discord cannot be reached."""
     if settings.discord_token is None:
         raise ConfigError("DISCORD_TOKEN is not set; put the bot's token in .env (see README)")
     token = settings.discord_token.get_secret_value()
-    async with built_bot(settings, shard_ids=shard_ids, shard_count=shard_count) as bot:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-        await bot.start(token, reconnect=True)
+    # A signal cancels the whole run, wherever it is (logging in, waiting to retry, connected);
+    # leaving built_bot then closes the bot, its players and the database.
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, main.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        async with built_bot(settings, shard_ids=shard_ids, shard_count=shard_count) as bot:
+            await stay_connected(bot, token, api_base=settings.discord_api_base)

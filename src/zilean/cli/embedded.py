@@ -22,6 +22,7 @@ class DashboardPlan:
 
 async def with_dashboard(bot: Any, settings: Settings, token: str, plan: DashboardPlan) -> None:
     """Bot and dashboard side by side on one Database and Bus; either one ending ends both."""
+    from zilean.bot.connection import stay_connected
     from zilean.web.app import create_app
     from zilean.web.server import DashboardServer, bind
 
@@ -37,7 +38,9 @@ async def with_dashboard(bot: Any, settings: Settings, token: str, plan: Dashboa
         )
     server = DashboardServer(create_app(settings, bus.db, bus), settings, sock=sock)
     web_task = asyncio.create_task(server.serve(), name="zilean-dashboard")
-    bot_task = asyncio.create_task(bot.start(token, reconnect=True), name="zilean-bot")
+    bot_task = asyncio.create_task(
+        stay_connected(bot, token, api_base=settings.discord_api_base), name="zilean-bot"
+    )
     plan.on_ready(settings.web_base_url.rstrip("/"))
     try:
         await asyncio.wait({web_task, bot_task}, return_when=asyncio.FIRST_COMPLETED)
