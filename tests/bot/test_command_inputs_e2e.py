@@ -5,10 +5,12 @@ silence. Property tests (hypothesis) over each command's arguments, a few exampl
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from bot_harness import Driver, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,6 +50,9 @@ QUERIES = st.one_of(
     st.text(st.characters(categories=["Cc", "Cf", "Zs"]), min_size=1, max_size=20).map(lambda t: f"a{t}b"),
 )
 FAILURES = ("Traceback", "internal error", GENERIC)
+PHISH = "[Free Nitro](https://phish.example)"
+# What a reply must not repeat: control characters (but newlines) and bidirectional overrides.
+UNSHOWN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class ErrorLog(logging.Handler):
@@ -81,6 +86,8 @@ def clear(reply: Reply, sent: str, errors: ErrorLog) -> None:
     assert reply.text.strip(), f"an empty reply to {sent!r}"
     for failure in FAILURES:
         assert failure.lower() not in reply.text.lower(), (sent, reply.text)
+    assert PHISH not in reply.text, ("a live link from the input", sent, reply.text)
+    assert not UNSHOWN.search(reply.text), ("control characters repeated", sent, reply.text)
     errors.assert_none(sent)
 
 
@@ -97,6 +104,15 @@ async def say(driver: Driver, errors: ErrorLog, command: str, argument: str) -> 
 async def slash(driver: Driver, errors: ErrorLog, command: str, **options: Any) -> None:
     sent = f"/{command} {options}"[:200]
     clear(await driver.slash("alice", command, within=20, **options), sent, errors)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def queued(playing_tone: Driver) -> Driver:
+    """The tone playing and three chimes queued: positions 1-3 exist."""
+    for number in (1, 2, 3):
+        reply = await playing_tone.say("alice", f"=play local:chime{number}.flac")
+        assert "Added to the queue" in reply.text, reply.text
+    return playing_tone
 
 
 # --- registration ----------------------------------------------------------------------------------
@@ -127,6 +143,16 @@ async def test_volume_answers_anything_clearly(fresh_guild: Driver, errors: Erro
     await say(fresh_guild, errors, "=volume", argument)
 
 
+async def test_a_volume_that_is_not_a_number_is_refused_not_ignored(fresh_guild: Driver) -> None:
+    reply = await fresh_guild.say("alice", "=volume loud")
+    assert "whole number from 0 to 200" in reply.text, reply.text
+
+
+async def test_an_effect_name_is_repeated_without_markdown(fresh_guild: Driver) -> None:
+    reply = await fresh_guild.say("alice", f"=effect add {PHISH}")
+    assert "Unknown effect" in reply.text and PHISH not in reply.text, reply.text
+
+
 @settings(FEW, max_examples=10)
 @given(percent=st.integers(-(2**53), 2**53))
 async def test_slash_volume_answers_any_integer_clearly(
@@ -138,18 +164,18 @@ async def test_slash_volume_answers_any_integer_clearly(
 @FEW
 @given(source=ARGUMENT, destination=ARGUMENT)
 async def test_move_answers_anything_clearly(
-    fresh_guild: Driver, errors: ErrorLog, source: str, destination: str
+    queued: Driver, errors: ErrorLog, source: str, destination: str
 ) -> None:
-    await say(fresh_guild, errors, "=move", f"{source} {destination}")
+    await say(queued, errors, "=move", f"{source} {destination}")
 
 
 @FEW
 @given(argument=ARGUMENT)
 async def test_remove_and_skip_answer_anything_clearly(
-    fresh_guild: Driver, errors: ErrorLog, argument: str
+    queued: Driver, errors: ErrorLog, argument: str
 ) -> None:
-    await say(fresh_guild, errors, "=remove", argument)
-    await say(fresh_guild, errors, "=skip", argument)
+    await say(queued, errors, "=remove", argument)
+    await say(queued, errors, "=skip", argument)
 
 
 @FEW

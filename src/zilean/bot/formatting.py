@@ -94,3 +94,14 @@ def volume_label(percent: int) -> str:
     """How a volume is shown: the user-facing percentage and a speaker icon."""
     icon = "🔇" if percent == 0 else "🔈" if percent < 50 else "🔉" if percent < 120 else "🔊"
     return f"{icon} {percent}%"
+
+
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def echo(text: str, limit: int = 40) -> str:
+    """What a member typed, safe to repeat in a reply: no control or bidi characters, no markdown, clipped."""
+    shown = _UNSHOWN.sub("", text).strip()
+    if len(shown) > limit:
+        shown = shown[:limit] + "…"
+    return escape_markdown(shown) or "(nothing)"

@@ -13,6 +13,10 @@ from zilean.core.sources.resolver import _URL_LIKE, _clean, track_from_entry
         ("  <https://example.com/a.mp3>  ", "https://example.com/a.mp3"),
         ("www.example.com/a.mp3", "https://www.example.com/a.mp3"),
         ("never gonna give you up", "never gonna give you up"),
+        ("a\x00b\x1b[31mc\x7f", "a b [31mc"),  # control characters are spaces
+        ("\u202eevil\u2066 song\u200f", "evil song"),  # bidirectional controls go
+        ("\t\n local:tone \r\n", "local:tone"),
+        ("🧑\u200d🎤 singer", "🧑\u200d🎤 singer"),  # the zero-width joiner of emoji stays
     ],
 )
 def test_clean(query: str, cleaned: str) -> None:

@@ -14,6 +14,7 @@ from zilean.bot import embeds
 from zilean.bot.checks import Refused, decision_for, in_guild, listener_ids, requires
 from zilean.bot.cogs.base import CogBase, Ctx
 from zilean.bot.errors import NONE, send
+from zilean.bot.formatting import echo
 from zilean.bot.views import SearchPicker
 from zilean.core.errors import ZileanError
 from zilean.core.limits import Admitted, QueueLimits, admit
@@ -118,7 +119,7 @@ class Playback(CogBase):
         await ctx.defer()
         tracks = await self.bot.resolver.search(query, SEARCH_RESULTS)
         if not tracks:
-            raise ZileanError(f"Nothing found for “{discord.utils.escape_markdown(query[:100])}”.")
+            raise ZileanError(f"Nothing found for “{echo(query, 100)}”.")
 
         async def pick(interaction: discord.Interaction[Any], track: Track) -> None:
             decision = await decision_for(ctx, Action.PLAY)
@@ -148,7 +149,7 @@ class Playback(CogBase):
         if isinstance(result, LoadFailed):
             raise ZileanError(result.message)
         if isinstance(result, NoMatches):
-            raise ZileanError(f"Nothing found for “{discord.utils.escape_markdown(result.query[:100])}”.")
+            raise ZileanError(f"Nothing found for “{echo(result.query, 100)}”.")
         session = await self.session(ctx)
         await self.ensure_voice(ctx, session)
         requester = ctx.author.id

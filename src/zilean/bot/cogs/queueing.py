@@ -11,7 +11,7 @@ from zilean.bot import embeds
 from zilean.bot.checks import in_guild, requires
 from zilean.bot.cogs.base import CogBase, Ctx
 from zilean.bot.errors import send
-from zilean.bot.formatting import parse_seek, progress_bar, track_link, volume_label
+from zilean.bot.formatting import echo, parse_seek, progress_bar, track_link, volume_label
 from zilean.bot.views import QueuePages
 from zilean.core.effects import effect_names, resolve
 from zilean.core.errors import ZileanError
@@ -142,6 +142,9 @@ class Queueing(CogBase):
     async def volume(self, ctx: Ctx, percent: int | None = None) -> None:
         """Show or set the volume (0–200 %)."""
         session = await self.session(ctx)
+        if percent is None and ctx.interaction is None and not ctx.view.eof:
+            # `=volume loud`: discord.py leaves an optional number unset when the word isn't one.
+            raise ZileanError("Give the volume as a whole number from 0 to 200, e.g. `=volume 80`.")
         if percent is not None and not 0 <= percent <= 200:
             raise ZileanError("Volume goes from 0 to 200 %.")
         if percent is None:
@@ -167,7 +170,9 @@ class Queueing(CogBase):
     async def effect_add(self, ctx: Ctx, name: str) -> None:
         """Add an effect (e.g. nightcore, bassboost)."""
         session = await self.session(ctx)
-        chosen = resolve([name.lower()])[0].name
+        if name.strip().lower() not in effect_names():  # core's message would repeat the name raw
+            raise ZileanError(f"Unknown effect “{echo(name)}”. Valid effects: {', '.join(effect_names())}.")
+        chosen = resolve([name.strip().lower()])[0].name
         if chosen in session.effects:
             raise ZileanError(f"`{chosen}` is already on.")
         await session.set_effects([*session.effects, chosen])
@@ -181,7 +186,7 @@ class Queueing(CogBase):
         """Remove an effect."""
         session = await self.session(ctx)
         if name.lower() not in session.effects:
-            raise ZileanError(f"`{name[:40]}` is not on.")
+            raise ZileanError(f"“{echo(name)}” is not on.")
         await session.set_effects([e for e in session.effects if e != name.lower()])
         session.announcer.refresh()
         await self.reply(ctx, f"Removed `{name.lower()}`. Effects: {', '.join(session.effects) or 'none'}.")

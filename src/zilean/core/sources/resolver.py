@@ -32,8 +32,13 @@ PAGE_KINDS = frozenset({"html", "xml"})
 MATCH_CACHE_SIZE = 1000
 
 
+# Bidirectional controls reorder how a reply shows the query; control characters do nothing useful.
+_INVISIBLE = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
 def _clean(query: str) -> str:
-    text = query.strip()
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", query)).strip()
     if text.startswith("<") and text.endswith(">"):  # Discord's "no embed" brackets
         text = text[1:-1].strip()
     if text.lower().startswith("www."):
