@@ -187,6 +187,7 @@ async def test_a_second_browser_sees_each_change_live(stack: Stack, alice: Page,
     await expect(bob.get_by_role("button", name="One (loop)")).to_have_attribute(
         "aria-pressed", "true", timeout=LIVE
     )
+    await expect(alice.get_by_role("button", name="One (loop)")).to_have_attribute("aria-pressed", "true")
     async with alice.expect_response(lambda r: "/do/volume" in r.url, timeout=ANSWER) as info:
         await alice.locator("#volume").fill("200")
     assert (await info.value).status == 200

@@ -118,6 +118,25 @@ async def test_the_queue_moves_by_keyboard(context: BrowserContext) -> None:
     assert any("to=2" in body and "entry_id=" in body for body in posts), posts
 
 
+async def test_a_control_swapped_in_by_a_live_update_works_at_once(context: BrowserContext) -> None:
+    """A live update replaces the controls; a change in the same moment still posts (htmx wires
+    swapped-in forms when it settles, so any settle delay is a window where a tap is lost)."""
+    page, _ = await open_page(context, f"/guilds/{GUILD}")
+    async with page.expect_request(lambda r: r.method == "POST" and "/do/volume" in r.url) as request:
+        await page.evaluate(
+            """() => {
+                const box = document.getElementById("controls");
+                // the spec the SSE extension swaps with: the element's, from htmx's defaults
+                const spec = {swapStyle: "innerHTML", settleDelay: htmx.config.defaultSettleDelay};
+                htmx.swap(box, box.innerHTML, spec);
+                const slider = document.getElementById("volume");
+                slider.value = "150";
+                slider.dispatchEvent(new Event("change", {bubbles: true}));
+            }"""
+        )
+    assert "volume=150" in ((await request.value).post_data or "")
+
+
 async def test_dragging_a_row_posts_its_new_place(context: BrowserContext) -> None:
     page, _ = await open_page(context, f"/guilds/{GUILD}")
     rows = page.locator(".qe")
