@@ -15,6 +15,7 @@ import pytest
 from player_sink import FakeSink
 
 from audio_fixtures import ffmpeg_exe, stereo, tone, write_wav
+from zilean.core import pipeline
 from zilean.core.events import EndReason, PlayerEvent, TrackEnded
 from zilean.core.media import MediaInput
 from zilean.core.pipeline import OpusStream, PlaybackSpec
@@ -104,9 +105,13 @@ async def test_a_start_that_raises_anything_is_reported(tone_3s: Path) -> None:
     assert ended.tag == "t" and ended.message
 
 
-async def test_an_ffmpeg_killed_mid_track_is_restarted_where_it_was_then_given_up(tone_30s: Path) -> None:
+async def test_an_ffmpeg_killed_mid_track_is_restarted_where_it_was_then_given_up(
+    tone_30s: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 30 s of Opus is more than the pipe holds, so ffmpeg is still running (blocked on the full pipe)
-    # when it is killed; the player plays what was buffered, then sees the kill.
+    # when it is killed; the player plays what was buffered, then sees the kill. A 16 KiB pipe (≈ 1 s)
+    # instead of the player's ≈ 10 s: the same path, without waiting 2 × 10 s for the buffer to play.
+    monkeypatch.setattr(pipeline, "PIPE_BYTES", 16 * 1024)
     streams: list[KillableStream] = []
 
     def factory(spec: PlaybackSpec) -> FrameStream:
