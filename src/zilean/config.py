@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # SCHED_FIFO priority of the audio sender thread, 0 = normal priority (zilean.bot.sender says why).
     audio_realtime_priority: int = Field(default=10, ge=0, le=99)
 
+    # An lrclib-compatible lyrics service for /lyrics (empty: the command is off).
+    lyrics_api_base: str = "https://lrclib.net"
+
     discord_api_base: str = DISCORD_API_BASE
     discord_gateway_url: str = DISCORD_GATEWAY_URL
     spotify_api_base: str = "https://api.spotify.com/v1"

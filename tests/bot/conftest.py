@@ -112,9 +112,19 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def bot_settings_overrides() -> dict[str, Any]:
+    """Settings a module's bot gets on top of `bot_settings` (a module overrides this fixture)."""
+    return {}
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def running_bot(
-    sandbox: Sandbox, media: dict[str, Path], media_site: str, bot_database_url: str
+    sandbox: Sandbox,
+    media: dict[str, Path],
+    media_site: str,
+    bot_database_url: str,
+    bot_settings_overrides: dict[str, Any],
 ) -> AsyncIterator[object]:
     """The real bot (ZileanBot via zilean.bot.runner), connected to the sandbox and ready."""
     import asyncio
@@ -122,6 +132,7 @@ async def running_bot(
     from zilean.bot.runner import built_bot
 
     settings = bot_settings(sandbox, media["tone"].parent, bot_database_url, [media_site])
+    settings = settings.model_copy(update=bot_settings_overrides)
     assert sandbox.voice is not None, "the bot tests need the sandbox's voice server"
     connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(sandbox.voice.cert_path)))
     with discord_pointed_at(sandbox):

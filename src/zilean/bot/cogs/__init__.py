@@ -12,6 +12,7 @@ async def load_cogs(bot: ZileanBot) -> None:
     """Add every cog to the bot."""
     from zilean.bot.cogs.admin import Admin
     from zilean.bot.cogs.equalizer import EqualizerCog
+    from zilean.bot.cogs.lyrics import LyricsCog
     from zilean.bot.cogs.playback import Playback
     from zilean.bot.cogs.queueing import Queueing
 
@@ -19,3 +20,4 @@ async def load_cogs(bot: ZileanBot) -> None:
     await bot.add_cog(Queueing(bot))
     await bot.add_cog(Admin(bot))
     await bot.add_cog(EqualizerCog(bot))
+    await bot.add_cog(LyricsCog(bot))
