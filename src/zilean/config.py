@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     library_dir: Path | None = None
     trusted_media_origins: Annotated[list[str], NoDecode] = []
     search_provider: str = "ytsearch"
+    # Where a search goes when the provider blocks it (bot check, 429, unreachable); empty: nowhere.
+    search_fallbacks: Annotated[list[str], NoDecode] = ["scsearch", "local"]
     playlist_limit: int = Field(default=500, ge=1, le=10_000)
     max_upload_mb: int = Field(default=100, ge=1, le=2_000)
     # How long a stream without a declared size (internet radio) may play before the bot ends it.
@@ -96,6 +98,13 @@ class Settings(BaseSettings):
     discord_gateway_url: str = DISCORD_GATEWAY_URL
     spotify_api_base: str = "https://api.spotify.com/v1"
     spotify_accounts_base: str = "https://accounts.spotify.com"
+
+    @field_validator("search_fallbacks", mode="before")
+    @classmethod
+    def _split_fallbacks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("trusted_media_origins", mode="before")
     @classmethod
@@ -151,6 +160,7 @@ class Settings(BaseSettings):
             playlist_limit=self.playlist_limit,
             max_upload_bytes=self.max_upload_mb * 1024 * 1024,
             trusted_origins=tuple(self.trusted_media_origins),
+            search_fallbacks=tuple(self.search_fallbacks),
             spotify_client_id=self.spotify_client_id or None,
             spotify_client_secret=secret.get_secret_value() or None if secret else None,
             spotify_api_base=self.spotify_api_base,

@@ -7,6 +7,7 @@ and a sandbox that refuses the token.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -18,10 +19,12 @@ from pathlib import Path
 import pytest
 
 from polling import until
+from zilean.core.sources import SourceOptions
 from zilean.sandbox.server import Sandbox, SandboxConfig
 
 pytestmark = pytest.mark.slow
 
+YTDLP_WORKERS = SourceOptions().ytdlp_workers
 SIGTERM_EXIT_S = 10  # the issue's contract for a service stopped by systemd, not a measurement
 
 
@@ -106,6 +109,16 @@ def launch(tmp_path: Path) -> Iterator[object]:
         program.stop()
 
 
+def ytdlp_workers(pid: int) -> int:
+    """How many yt-dlp worker processes `pid` has started (its children running the worker module)."""
+    count = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):
+                count += b"ytdlp_worker" in Path(f"/proc/{child}/cmdline").read_bytes()
+    return count
+
+
 def sandbox_on(port: int) -> Sandbox:
     return Sandbox(config=SandboxConfig(port=port, voice=False))
 
@@ -155,6 +168,8 @@ async def test_the_bot_connects_when_discord_comes_up_and_reconnects_after_it_va
     async with sandbox_on(port) as sandbox:
         await until(lambda: connected(sandbox), within=60, what="the bot connecting once Discord is up")
         await program.wait_for("Shard ID 0 has connected to Gateway")  # READY handled: mid-session
+        # Every yt-dlp worker was started with the service, not at its first play.
+        await until(lambda: ytdlp_workers(program.process.pid) == YTDLP_WORKERS, what="warm yt-dlp workers")
         assert sandbox.commands.by_scope.get(None), "the slash commands were published after retrying"
     # The sandbox is gone mid-session: the gateway closes and every reconnect fails. (Usually
     # "connection refused"; a reconnect that reached the closing server waits out discord.py's 60 s.)

@@ -16,7 +16,7 @@ from zilean.bot.metrics import BotMetrics, MeteredResolver
 from zilean.bot.sender import CLOCK
 from zilean.bot.store import Store
 from zilean.config import Settings
-from zilean.core.errors import ConfigError
+from zilean.core.errors import ConfigError, ZileanError
 from zilean.core.sources import Resolver
 from zilean.db.bus import Bus
 from zilean.db.database import Database
@@ -36,14 +36,19 @@ async def built_bot(
     shard_count: int | None = None,
     connector: aiohttp.BaseConnector | None = None,
     guild_ready_timeout: float = 2.0,
+    warm_sources: bool = False,
 ) -> AsyncIterator[ZileanBot]:
-    """A bot with a migrated database and a resolver; everything is closed on exit."""
+    """A bot with a migrated database and a resolver; everything is closed on exit.
+
+    `warm_sources` starts every yt-dlp worker in the background (a service's first plays then
+    skip the second each worker needs to start; tests leave it off to spare the CPU)."""
     apply_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     CLOCK.realtime_priority = settings.audio_realtime_priority
     engine = create_engine(settings.database_url)
     resolver: Resolver | None = None
     bus: Bus | None = None
     server: MetricsServer | None = None
+    warming: asyncio.Task[None] | None = None
     try:
         await ensure_current(engine, auto_migrate=settings.auto_migrate)
         database = Database(engine)
@@ -52,6 +57,8 @@ async def built_bot(
         metrics = BotMetrics()
         resolver = MeteredResolver(settings.source_options())
         resolver.metrics = metrics
+        if warm_sources:
+            warming = asyncio.create_task(_warm(resolver), name="zilean-warm-ytdlp")
         bot = ZileanBot(
             settings,
             Store(database.connector, bus.events),
@@ -74,6 +81,10 @@ async def built_bot(
             if not bot.is_closed():
                 await bot.close()
     finally:
+        if warming is not None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
         if server is not None:
             await server.stop()
         if resolver is not None:
@@ -81,6 +92,13 @@ async def built_bot(
         if bus is not None:
             await bus.close()
         await engine.dispose()
+
+
+async def _warm(resolver: Resolver) -> None:
+    try:
+        await resolver.start(every=True)
+    except ZileanError as exc:  # the first play will try again and say what is wrong
+        log.warning("yt-dlp workers did not start: %s", exc.message)
 
 
 def metrics_server(settings: Settings, metrics: BotMetrics, shard_ids: Sequence[int] | None) -> MetricsServer:
@@ -116,5 +134,7 @@ async def run_bot(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, main.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        async with built_bot(settings, shard_ids=shard_ids, shard_count=shard_count) as bot:
+        async with built_bot(
+            settings, shard_ids=shard_ids, shard_count=shard_count, warm_sources=True
+        ) as bot:
             await stay_connected(bot, token, api_base=settings.discord_api_base)

@@ -76,7 +76,7 @@ async def run_bot_and_dashboard(settings: Settings) -> None:
     def ready(base_url: str) -> None:
         print(f"Dashboard: open {base_url}", flush=True)
 
-    async with built_bot(settings) as bot:
+    async with built_bot(settings, warm_sources=True) as bot:
         with contextlib.suppress(asyncio.CancelledError):
             await with_dashboard(
                 bot, settings, token, DashboardPlan(settings.web_host, settings.web_port, ready)

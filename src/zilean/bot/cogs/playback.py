@@ -159,7 +159,10 @@ class Playback(CogBase):
             await self._admit(ctx, session, [track], basis)
             _, where = await session.add([track], placement)
             await self.audit(ctx, "play", title=track.title, url=track.url)
-            await send(ctx, embeds.track_added(track, where or None, playing_now=where == 0))
+            embed = embeds.track_added(track, where or None, playing_now=where == 0)
+            if result.note:  # found by a fallback search provider: say so
+                embed.set_footer(text=result.note)
+            await send(ctx, embed)
             return
         assert isinstance(result, PlaylistLoaded)
         tracks = [dataclasses.replace(t, requester_id=requester) for t in result.tracks]

@@ -15,6 +15,8 @@ class SourceOptions:
     """How queries are resolved. The CLI and the bot build this from Settings."""
 
     search_provider: str = "ytsearch"  # a yt-dlp search prefix ("ytsearch", "scsearch") or "local"
+    # Tried in order when a search on the provider is blocked (bot check, 429, unreachable).
+    search_fallbacks: tuple[str, ...] = ("scsearch", "local")
     playlist_limit: int = 500
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # "scheme://host[:port]" origins exempt from the private-address check (test servers, a LAN CDN).

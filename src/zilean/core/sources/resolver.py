@@ -17,7 +17,7 @@ from zilean.core.sources.options import SourceOptions
 from zilean.core.sources.results import LoadFailed, LoadResult, NoMatches, PlaylistLoaded, TrackLoaded
 from zilean.core.sources.spotify import SpotifyClient, is_spotify_link
 from zilean.core.sources.streams import check_hls, media_input_for
-from zilean.core.sources.ytdlp import YtDlpRunner
+from zilean.core.sources.ytdlp import ExtractFailed, YtDlpRunner
 from zilean.core.text import quoted_title
 from zilean.core.track import Track
 
@@ -35,6 +35,28 @@ MATCH_CACHE_SIZE = 1000
 # Bidirectional controls reorder how a reply shows the query; control characters do nothing useful.
 _INVISIBLE = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+# yt-dlp failure kinds that say the provider is blocking the bot, not that the query is bad:
+# a search then tries SEARCH_FALLBACKS (kind → the words the reply uses).
+BLOCKING_KINDS = {
+    "signin": "a sign-in check",
+    "rate_limited": "rate limited",
+    "network": "unreachable",
+    "timeout": "too slow",
+    "error": "refused",
+}
+PROVIDER_NAMES = {
+    "ytsearch": "YouTube",
+    "ytmsearch": "YouTube Music",
+    "scsearch": "SoundCloud",
+    "local": "the local library",
+}
+
+
+def provider_name(provider: str) -> str:
+    """A search provider as users know it (`scsearch` → SoundCloud)."""
+    return PROVIDER_NAMES.get(provider, provider.removesuffix("search") or provider)
 
 
 def _clean(query: str) -> str:
@@ -96,9 +118,9 @@ class Resolver:
         )
         self._matches: OrderedDict[str, Track] = OrderedDict()
 
-    async def start(self) -> None:
-        """Start a yt-dlp worker now, so the first `play` does not wait for its import."""
-        await self._ytdlp.start()
+    async def start(self, every: bool = False) -> None:
+        """Start a yt-dlp worker (or all of them) now, so the first `play` does not wait for its import."""
+        await self._ytdlp.start(every)
 
     async def resolve(self, query: str) -> LoadResult:
         """Exactly one of TrackLoaded, PlaylistLoaded, NoMatches, LoadFailed; never raises for bad input."""
@@ -115,12 +137,39 @@ class Resolver:
 
         For a choice of results (the `search` command); raises SourceError when it cannot search.
         """
-        text = _clean(query)
+        return (await self._search_all(_clean(query), limit))[0]
+
+    async def _search_all(self, text: str, limit: int) -> tuple[list[Track], str | None]:
+        """Hits on the search provider or, when it blocks us, on the first fallback that answers;
+        with a note naming the fallback used (None: the provider's own hits)."""
         if not text:
-            return []
+            return [], None
         if text.lower().startswith("local:"):
-            return await self._need_library().search(text[len("local:") :].strip(), limit=limit)
+            return await self._need_library().search(text[len("local:") :].strip(), limit=limit), None
         provider = self.options.search_provider
+        try:
+            return await self._search_on(provider, text, limit), None
+        except ExtractFailed as blocked:
+            if blocked.kind not in BLOCKING_KINDS:
+                raise
+            for fallback in self.options.search_fallbacks:
+                if fallback == provider or (fallback == "local" and self._library is None):
+                    continue
+                try:
+                    hits = await self._search_on(fallback, text, limit)
+                except ExtractFailed as also:
+                    log.info("fallback search on %s failed too: %s", fallback, also.kind)
+                    continue
+                if hits:
+                    log.info("search on %s blocked (%s); used %s", provider, blocked.kind, fallback)
+                    note = (
+                        f"{provider_name(provider)} is not answering searches right now "
+                        f"({BLOCKING_KINDS[blocked.kind]}), so this is from {provider_name(fallback)}."
+                    )
+                    return hits, note
+            raise
+
+    async def _search_on(self, provider: str, text: str, limit: int) -> list[Track]:
         if provider == "local":
             return await self._need_library().search(text, limit=limit)
         info = await self._ytdlp.extract(f"{provider}{limit}:{text}", flat=True, limit=limit)
@@ -223,8 +272,8 @@ class Resolver:
         return TrackLoaded(track_from_entry(info))
 
     async def _search(self, text: str) -> LoadResult:
-        hits = await self.search(text, 1)
-        return TrackLoaded(hits[0]) if hits else NoMatches(text)
+        hits, note = await self._search_all(_clean(text), 1)
+        return TrackLoaded(hits[0], note) if hits else NoMatches(text)
 
     async def _local(self, words: str) -> LoadResult:
         hits = await self._need_library().search(words, limit=1)

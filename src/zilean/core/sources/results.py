@@ -9,9 +9,10 @@ from zilean.core.track import Track
 
 @dataclass(frozen=True, slots=True)
 class TrackLoaded:
-    """The query named one track."""
+    """The query named one track; `note` says so when it came from a fallback search provider."""
 
     track: Track
+    note: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

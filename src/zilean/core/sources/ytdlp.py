@@ -47,6 +47,14 @@ MESSAGES = {
 }
 
 
+class ExtractFailed(SourceError):
+    """yt-dlp could not extract; `kind` is one of MESSAGES' keys (what the fallback decides on)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def failure_message(kind: str, detail: str = "") -> str:
     """The user-facing message for a worker failure kind."""
     if kind == "unsafe":
@@ -87,7 +95,8 @@ class YtDlpRunner:
         self._ids = itertools.count(1)
         self._slots: asyncio.Queue[_Worker | None] = asyncio.Queue()
         self._all: set[_Worker] = set()
-        for _ in range(max(1, workers)):
+        self._size = max(1, workers)
+        for _ in range(self._size):
             self._slots.put_nowait(None)
 
     async def extract(
@@ -105,8 +114,9 @@ class YtDlpRunner:
         if not answer.get("ok"):
             kind, detail = str(answer.get("kind", "error")), str(answer.get("detail", ""))
             log.info("yt-dlp refused %s: %s %s", url, kind, detail)
-            error = UnsafeURLError if kind == "unsafe" else SourceError
-            raise error(failure_message(kind, detail))
+            if kind == "unsafe":
+                raise UnsafeURLError(failure_message(kind, detail))
+            raise ExtractFailed(failure_message(kind, detail), kind)
         info: dict[str, Any] = answer["info"]
         return info
 
@@ -175,8 +185,15 @@ class YtDlpRunner:
         await worker.process.wait()
         self._all.discard(worker)
 
-    async def start(self) -> None:
-        """Start one worker ahead of the first request (its import of yt-dlp takes about a second)."""
+    async def start(self, every: bool = False) -> None:
+        """Start one worker (or every one, side by side) ahead of the first request: each worker's
+        import of yt-dlp and its extractor table takes about a second."""
+        if every:
+            await asyncio.gather(*(self._start_one() for _ in range(self._size)))
+        else:
+            await self._start_one()
+
+    async def _start_one(self) -> None:
         worker = await self._slots.get()
         try:
             if worker is None or not worker.alive:
@@ -185,13 +202,15 @@ class YtDlpRunner:
             self._slots.put_nowait(worker)
 
     async def close(self) -> None:
-        """Stop every worker."""
-        for worker in list(self._all):
-            if worker.process.stdin is not None:
-                worker.process.stdin.close()
-            try:
-                async with asyncio.timeout(2.0):
-                    await worker.process.wait()
-            except TimeoutError:
-                await self._discard(worker)
-            self._all.discard(worker)
+        """Stop every worker (side by side: each may take its 2 s)."""
+        await asyncio.gather(*(self._stop(worker) for worker in list(self._all)))
+
+    async def _stop(self, worker: _Worker) -> None:
+        if worker.process.stdin is not None:
+            worker.process.stdin.close()
+        try:
+            async with asyncio.timeout(2.0):
+                await worker.process.wait()
+        except TimeoutError:
+            await self._discard(worker)
+        self._all.discard(worker)
