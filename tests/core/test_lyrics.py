@@ -127,6 +127,20 @@ async def test_without_an_exact_match_the_search_finds_the_closest_length(fake: 
     assert fake.requests[2].query == {"q": "Zilean Band Hourglass"}
 
 
+async def test_a_bracketed_part_of_the_title_is_dropped_when_nothing_matches(fake: FakeLrclib) -> None:
+    client = LyricsClient(fake.base_url)
+    try:
+        found = await client.for_track("Clockwork (Suite No. 2, Op. 7)", "Zilean Band", 95_000)
+    finally:
+        await client.aclose()
+    assert found.id == 3
+    assert [r.query.get("q") for r in fake.requests] == [
+        None,  # /api/get
+        "Zilean Band Clockwork (Suite No. 2, Op. 7)",
+        "Zilean Band Clockwork",
+    ]
+
+
 async def test_synced_and_instrumental_records(fake: FakeLrclib) -> None:
     client = LyricsClient(fake.base_url)
     try:

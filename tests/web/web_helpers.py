@@ -25,6 +25,7 @@ def web_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "discord_client_id": "1",
         "discord_client_secret": "s",
         "log_dir": tmp / "logs",
+        "lyrics_api_base": "",  # the player page's lyrics panel never reaches lrclib.net from a test
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -34,6 +34,7 @@ _NOISE = re.compile(
     r"\s*[(\[][^)\]]*\b(official|video|audio|lyrics?|visuali[sz]er|hd|hq|4k|remaster(ed)?|mv|clip)\b[^)\]]*[)\]]",
     re.IGNORECASE,
 )
+_BRACKETS = re.compile(r"\s*[(\[][^)\]]*[)\]]")  # "(Suite bergamasque, L. 75)", "[Live at Home]"
 
 
 class LyricsError(ZileanError):
@@ -166,8 +167,19 @@ class LyricsClient:
             found = await self._cached(("get", *params.values()), self._get, params)
             if found is not None:
                 return found
-        query = f"{who} {name}" if who else name
-        return await self.search(query, duration_ms=duration_ms)
+        queries = [name]
+        bare = _BRACKETS.sub("", name).strip()
+        if bare and bare != name:  # then without any bracketed part: search matches every word
+            queries.append(bare)
+        for title_words in queries[:-1]:
+            try:
+                return await self.search(
+                    f"{who} {title_words}" if who else title_words, duration_ms=duration_ms
+                )
+            except LyricsNotFound:
+                pass
+        last = queries[-1]
+        return await self.search(f"{who} {last}" if who else last, duration_ms=duration_ms)
 
     async def search(self, query: str, *, duration_ms: int | None = None) -> Lyrics:
         """The best `/api/search?q=` hit for free text (closest in duration when one is known)."""

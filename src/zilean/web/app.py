@@ -27,6 +27,7 @@ from zilean.web.manage import api as manage_api
 from zilean.web.manage.pages import manage_router
 from zilean.web.metrics import HttpMetrics, WebMetrics
 from zilean.web.middleware import SecurityHeaders
+from zilean.web.pages.lyrics import lyrics_router
 from zilean.web.pages.routes import page_router
 from zilean.web.routes import api, auth, docs, events, health, me
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, db: Database, bus: Bus) -> FastAPI:
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(page_router())
+    app.include_router(lyrics_router())
     app.include_router(manage_api.router)  # the server managers' API and pages (web/manage)
     app.include_router(manage_router())
     install_error_handlers(app)

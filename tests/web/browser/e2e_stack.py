@@ -55,6 +55,7 @@ def stack_settings(
         "log_dir": library.parent / "logs",
         "web_base_url": base_url,
         "secret_key": SecretStr("browser-e2e-secret-key-long-enough-0123456789"),
+        "lyrics_api_base": "",  # the lyrics panel never reaches lrclib.net from a test
         **more,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

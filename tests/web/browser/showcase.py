@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from browser_kit import Served, free_socket, served
 
@@ -28,17 +29,19 @@ FRIEND = 82
 QUEUE_LENGTH = 120
 
 
-def showcase_settings(database_url: str, base_url: str, tmp: Path) -> Settings:
+def showcase_settings(database_url: str, base_url: str, tmp: Path, **more: Any) -> Settings:
     """Settings for a dashboard under test (no .env read)."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=database_url,
-        web_base_url=base_url,
-        secret_key="browser-test-secret-key-long-enough-0123456789",
-        discord_client_id="1",
-        discord_client_secret="s",
-        log_dir=tmp / "logs",
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "web_base_url": base_url,
+        "secret_key": "browser-test-secret-key-long-enough-0123456789",
+        "discord_client_id": "1",
+        "discord_client_secret": "s",
+        "log_dir": tmp / "logs",
+        "lyrics_api_base": "",  # the lyrics panel never reaches lrclib.net from a test
+        **more,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 async def publish(db: Database) -> None:
@@ -87,7 +90,7 @@ async def publish(db: Database) -> None:
 
 
 @contextlib.asynccontextmanager
-async def showcase_dashboard(tmp: Path) -> AsyncIterator[Served]:
+async def showcase_dashboard(tmp: Path, **settings: Any) -> AsyncIterator[Served]:
     """The dashboard on a fresh SQLite file with the showcase published, served on a random port."""
     url = f"sqlite+aiosqlite:///{tmp / 'showcase.db'}"
     db = await open_database(url, auto_migrate=True)
@@ -97,7 +100,7 @@ async def showcase_dashboard(tmp: Path) -> AsyncIterator[Served]:
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
         await publish(db)
-        app = create_app(showcase_settings(url, base_url, tmp), db, bus)
+        app = create_app(showcase_settings(url, base_url, tmp, **settings), db, bus)
         async with served(app, sock) as running:
             yield running
     finally:

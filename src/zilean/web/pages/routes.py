@@ -98,6 +98,7 @@ def page_router() -> APIRouter:
         # The managers' links (web/manage) show only to members the policy lets change settings.
         context["can_manage"] = (await may_manage(ctx.db, access.id, access.member)).allowed
         context["section"] = "player"
+        context["lyrics_panel"] = bool(ctx.settings.lyrics_api_base.strip())  # web/pages/lyrics.py
         if q:
             context.update(search_query=q, **await page.search(q))
         html = render("player.html", page.context(flash=said, flash_error=bool(error), **context))

@@ -75,6 +75,7 @@
   function tick() {
     var now = performance.now();
     var bars = document.querySelectorAll("[data-progress]");
+    var playing = null; // the now-playing position, for the lyrics
     for (var i = 0; i < bars.length; i++) {
       var bar = bars[i];
       if (!seen.has(bar)) seen.set(bar, now);
@@ -82,6 +83,7 @@
       var dur = Number(bar.dataset.durationMs) || 0;
       if (bar.dataset.paused !== "true") pos += now - seen.get(bar);
       if (dur) pos = Math.min(pos, dur);
+      if (playing === null) playing = pos;
       var input = bar.querySelector("input[type=range]");
       if (input && !input.dataset.dragging) {
         input.value = String(Math.round(pos / 1000));
@@ -91,6 +93,21 @@
       var elapsed = bar.querySelector("[data-elapsed]");
       if (elapsed) elapsed.textContent = fmt(input && input.dataset.dragging ? input.value * 1000 : pos);
     }
+    if (playing !== null) singAlong(playing);
+  }
+  // Synced lyrics (partials/lyrics.html): the line whose data-ms has passed last is the one sung.
+  function singAlong(pos) {
+    var list = document.querySelector("[data-lyrics-synced]");
+    if (!list) return;
+    var lines = list.querySelectorAll("li[data-ms]"), current = null;
+    for (var i = 0; i < lines.length && Number(lines[i].dataset.ms) <= pos; i++) current = lines[i];
+    var old = list.querySelector("li.current");
+    if (old === current) return;
+    if (old) { old.classList.remove("current"); old.removeAttribute("aria-current"); }
+    if (!current) return;
+    current.classList.add("current");
+    current.setAttribute("aria-current", "true");
+    list.scrollTop = current.offsetTop - list.clientHeight / 3; // the list is the offset parent
   }
   // The played part of a slider's track (Chromium has no ::-moz-range-progress): a CSS variable,
   // set through the CSSOM, which the CSP allows (it forbids only style attributes in the HTML).
