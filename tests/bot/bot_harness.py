@@ -25,6 +25,11 @@ STEP_SECONDS = 1.0
 STEP_BASE_HZ = 300
 STEP_HZ = 50
 CHIME_HZ = (520, 580, 620, 700, 760)
+# Tagged tracks for autoplay: (file, title, artist, album, Hz, seconds); told apart by pitch.
+TAGGED = (
+    ("river1", "River One", "Aurora Quartet", "Rivers", 480, 2),
+    ("river2", "River Two", "Aurora Quartet", "Rivers", 840, 8),
+)
 
 
 # The bot's core cases run on both databases: a module's bot per backend (see conftest.bot_backend).
@@ -58,6 +63,10 @@ def make_media(ffmpeg: str, directory: Path) -> dict[str, Path]:
     for number, hz in enumerate(CHIME_HZ, start=1):  # distinct short tracks: an order can be seen
         files[f"chime{number}"] = directory / f"chime{number}.flac"
         _encode(ffmpeg, files[f"chime{number}"], _tone(hz, 2), f"Chime {number}")
+    for name, title, artist, album, hz, seconds in TAGGED:
+        files[name] = directory / "tagged" / f"{name}.flac"
+        files[name].parent.mkdir(exist_ok=True)
+        _encode(ffmpeg, files[name], _tone(hz, seconds), title, artist=artist, album=album)
     steps = np.concatenate([_tone(step_frequency(s), STEP_SECONDS) for s in range(60)])
     _encode(ffmpeg, files["steps"], steps, "Steps")
     png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
@@ -70,11 +79,12 @@ def _tone(freq_hz: float, seconds: float) -> np.ndarray:
     return tone(freq_hz, seconds, amplitude=SOURCE_AMPLITUDE)
 
 
-def _encode(ffmpeg: str, path: Path, mono: np.ndarray, title: str) -> None:
+def _encode(ffmpeg: str, path: Path, mono: np.ndarray, title: str, **tags: str) -> None:
     pcm = (np.repeat(mono[:, None], 2, axis=1) * 32767).astype("<i2").tobytes()
+    metadata = [arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")]
     subprocess.run(
         [ffmpeg, "-v", "error", "-y", "-f", "s16le", "-ar", str(analysis.SAMPLE_RATE), "-ac", "2",
-         "-i", "pipe:0", "-metadata", f"title={title}", "-c:a", "flac", str(path)],
+         "-i", "pipe:0", "-metadata", f"title={title}", *metadata, "-c:a", "flac", str(path)],
         input=pcm,
         check=True,
     )  # fmt: skip

@@ -181,6 +181,7 @@ async def fresh_guild(driver: Driver, running_bot: Any, sandbox: Sandbox) -> Dri
         announce_channel_id=None,
         eq={},
         fair_queue=False,
+        autoplay=False,
     )
     for preset in await bot.store.eq_presets.for_guild(guild_id):
         await bot.store.eq_presets.delete(guild_id, preset.name)

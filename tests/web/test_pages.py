@@ -152,3 +152,18 @@ def test_static_weight_is_within_budget() -> None:
     ]
     total = sum(len(gzip.compress(f.read_bytes(), 9)) for f in files)
     assert total <= 60 * 1024, total
+
+
+async def test_an_autoplay_track_is_marked_and_has_no_requester(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    db = context_of(app).db
+    await publish_guild(db, MEMBER)
+    track = Track(
+        "River Two", "local:tagged/river2.flac", "local", 8_000, artist="Aurora Quartet", autoplay=True
+    )
+    await db.player_state.save(PlayerState(guild_id=GUILD, track=track, position_ms=1_000))
+    await log_in(app, client, MEMBER)
+    page = (await client.get(f"/guilds/{GUILD}")).text
+    assert 'class="badge autoplay"' in page and "Autoplay: a related track" in page
+    assert "Requested by" not in page

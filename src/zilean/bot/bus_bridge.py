@@ -48,6 +48,7 @@ SETTING_COMMANDS = {
     "max_queue_per_member": "settings maxqueue",
     "audit_retention_days": "settings auditdays",
     "fair_queue": "settings fairqueue",
+    "autoplay": "autoplay",
 }
 VERDICT_WORDS = {True: "allow", False: "deny", None: "default"}
 
@@ -96,8 +97,8 @@ def _setting_line(key: str, value: Any) -> str:
         raise NotTranslatable(f"unknown setting {key!r}; use {', '.join(SETTING_COMMANDS)}")
     if key == "always_on":
         return f"247 {'true' if value else 'false'}"
-    if key == "fair_queue":
-        return f"settings fairqueue {'on' if value else 'off'}"
+    if key in ("fair_queue", "autoplay"):
+        return f"{SETTING_COMMANDS[key]} {'on' if value else 'off'}"
     return SETTING_COMMANDS[key] if value is None else f"{SETTING_COMMANDS[key]} {value}"
 
 

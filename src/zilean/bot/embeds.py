@@ -28,6 +28,8 @@ LOOP_LABELS = {LoopMode.OFF: "off", LoopMode.ONE: "🔂 track", LoopMode.QUEUE: 
 
 def requester(track: Track) -> str:
     """`<@id>` for the member who asked (rendered as a mention, never pinging: AllowedMentions.none())."""
+    if track.autoplay:
+        return "📻 Autoplay"
     return f"<@{track.requester_id}>" if track.requester_id else "—"
 
 
@@ -65,6 +67,8 @@ def now_playing(
 ) -> discord.Embed:
     """The now-playing card: title, requester, progress bar, volume, loop and effects."""
     state = "⏸️ Paused" if paused else "▶️ Now playing"
+    if track.autoplay:
+        state = f"📻 Autoplay: {'paused' if paused else 'now playing'}"
     embed = discord.Embed(title=state, description=track_link(track), colour=COLOUR)
     embed.add_field(name="Requested by", value=requester(track))
     embed.add_field(name="Duration", value=duration(track.duration_ms))

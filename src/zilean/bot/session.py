@@ -27,12 +27,15 @@ from zilean.core.pipeline import OpusStream, PlaybackSpec
 from zilean.core.player import Player
 from zilean.core.queue import LoopMode, Placement, Queue, QueueEntry
 from zilean.core.sources import Resolver
+from zilean.core.sources.autoplay import RECENT_HISTORY
 from zilean.core.track import Track
 
 if TYPE_CHECKING:
     from zilean.bot.nowplaying import Announcer
 
 log = logging.getLogger(__name__)
+
+AUTOPLAY_TIMEOUT_S = 30.0  # an online related search that takes longer is given up
 
 
 @dataclass(eq=False)
@@ -69,6 +72,7 @@ class GuildSession:
         loop: LoopMode = LoopMode.OFF,
         eq: Equalizer = FLAT,
         fair_queue: bool = False,
+        autoplay: bool = False,
     ) -> None:
         self.guild_id = guild_id
         self.resolver = resolver
@@ -78,6 +82,8 @@ class GuildSession:
         self.effects: tuple[str, ...] = tuple(effects)
         self.eq = eq  # the guild's equalizer (kept in guild_settings, not in the player state)
         self.fair_queue = fair_queue  # the server's setting: new tracks interleave by requester
+        self.autoplay = autoplay  # the server's setting: a related track follows when the queue runs out
+        self._autoplay_pick: object | None = None  # the pending pick; a newer command voids it
         self.voice: discord.VoiceClient | None = None
         self.text_channel_id: int | None = None
         self.skip_votes: set[int] = set()
@@ -150,7 +156,7 @@ class GuildSession:
             finished = self.current
             entry = self.queue.skip_to(to_position) if to_position else self.queue.skip()
             self.saver.played(finished.track)
-            await self._play_or_stop(entry)
+            await self._play_or_stop(entry, finished.track)
             return entry
 
     async def previous(self) -> QueueEntry:
@@ -167,6 +173,7 @@ class GuildSession:
     async def stop(self) -> None:
         """Stop playing and forget the queue (history stays)."""
         async with self.lock:
+            self._autoplay_pick = None
             if self.current is not None:
                 self.saver.played(self.current.track)
             self.queue.stop()
@@ -298,20 +305,57 @@ class GuildSession:
             return
         self._went_idle()
 
-    async def _play_or_stop(self, entry: QueueEntry | None) -> None:
+    async def _play_or_stop(self, entry: QueueEntry | None, finished: Track | None = None) -> None:
         if entry is None:
             self._playing = self._preloaded = None
             self.player.stop()
-            self._went_idle()
+            self._went_idle(finished)
         else:
             await self._start_current()
 
-    def _went_idle(self) -> None:
+    def _went_idle(self, finished: Track | None = None) -> None:
+        """The queue ran out; with autoplay on (and a track that just ended) a related one is picked."""
         self._playing = self._preloaded = None
         self.resume_at_ms = None
         self.saver.save_now()
+        if finished is not None and self.autoplay:
+            pick = self._autoplay_pick = object()
+            self._spawn(self._autoplay(finished, pick))
+            return
         self.announcer.queue_finished()
         self.on_idle()
+
+    async def _autoplay(self, finished: Track, pick: object) -> None:
+        """Find a related track outside the lock (an online search takes seconds), then play it."""
+        with guild_context(self.guild_id):
+            track: Track | None = None
+            try:
+                await self.saver.flush()  # the finished track is in the history now
+                played = await self.saver.store.history.recent(self.guild_id, RECENT_HISTORY)
+                recent = {entry.track.url for entry in played} | {finished.url}
+                async with asyncio.timeout(AUTOPLAY_TIMEOUT_S):
+                    track = await self.resolver.related(finished, recent)
+            except (ZileanError, TimeoutError) as exc:
+                log.info("autoplay found nothing after %r: %r", finished.title, exc)
+            except Exception:
+                log.exception("autoplay failed after %r", finished.title)
+            async with self.lock:
+                if pick is not self._autoplay_pick or self.current is not None:
+                    return  # stopped, or something was queued meanwhile
+                self._autoplay_pick = None
+                if track is None or not self.autoplay:
+                    if track is None:
+                        self.announcer.say(
+                            embeds.error(
+                                "Autoplay found nothing related to play next, so the music stops here. "
+                                "Add more with `play`."
+                            )
+                        )
+                    self._went_idle()
+                    return
+                self.queue.add([track], Placement.END)
+                self.queue.skip()
+                await self._start_current()
 
     def _ensure_audio(self) -> None:
         """Make sure discord.py's AudioPlayer is pulling frames from our player."""
@@ -413,7 +457,7 @@ class GuildSession:
         self.skip_votes.clear()
         preloaded = self._preloaded
         if following is None:
-            self._went_idle()
+            self._went_idle(entry.track if entry is not None else None)
         elif preloaded is not None and preloaded.entry_id == following.id and self.player.tag is preloaded:
             self._playing, self._preloaded = preloaded, None  # the player switched on its own (gapless)
             self.saver.save_now(0)

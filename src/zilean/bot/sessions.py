@@ -70,6 +70,7 @@ class SessionManager:
         if session is not None:
             session.announcer.announce_channel_id = settings.announce_channel_id
             session.fair_queue = settings.fair_queue
+            session.autoplay = settings.autoplay
             if "eq" in changes:
                 await session.set_eq(Equalizer.from_mapping(settings.eq))  # live, like effects
             self.schedule_idle_check(guild_id)
@@ -121,6 +122,7 @@ class SessionManager:
             loop=loop_from_db(source.loop_mode),
             eq=Equalizer.from_mapping(settings.eq),
             fair_queue=settings.fair_queue,
+            autoplay=settings.autoplay,
         )
         announcer.session = session
         current = (

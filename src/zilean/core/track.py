@@ -21,6 +21,7 @@ class Track:
     thumbnail: str | None = None
     artist: str | None = None
     requester_id: int | None = None
+    autoplay: bool = False  # chosen by autoplay when the queue ran out, not requested
 
     def with_stream(self, stream_url: str) -> Track:
         return replace(self, stream_url=stream_url)

@@ -58,6 +58,7 @@ class GuildSettings:
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     eq: Mapping[str, float] = field(default_factory=dict)  # {"hz": dB} of the bands not at 0
     fair_queue: bool = False  # interleave requesters round-robin
+    autoplay: bool = False  # when the queue runs out, keep playing related tracks
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ def track_values(track: Track, prefix: str = "") -> dict[str, Any]:
         f"{prefix}thumbnail": track.thumbnail,
         f"{prefix}artist": track.artist,
         f"{prefix}requester_id": track.requester_id,
+        f"{prefix}autoplay": track.autoplay,
     }
 
 
@@ -209,6 +211,7 @@ def track_from(row: Mapping[str, Any], prefix: str = "") -> Track:
         thumbnail=row[f"{prefix}thumbnail"],
         artist=row[f"{prefix}artist"],
         requester_id=row[f"{prefix}requester_id"],
+        autoplay=bool(row[f"{prefix}autoplay"]),
     )
 
 

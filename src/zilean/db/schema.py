@@ -62,6 +62,8 @@ def _track_columns(prefix: str = "", *, required: bool = True) -> list[Column[ob
         Column(f"{prefix}thumbnail", Text),
         Column(f"{prefix}artist", Text),
         Column(f"{prefix}requester_id", BigInteger),
+        # Autoplay chose it when the queue ran out (no member requested it).
+        Column(f"{prefix}autoplay", Boolean, nullable=False, server_default=text("false")),
     ]
 
 
@@ -86,6 +88,8 @@ guild_settings = Table(
     Column("eq", Json, nullable=False, server_default=text("'{}'")),  # {"hz": dB} of bands not at 0
     # Fair queue: new tracks are interleaved round-robin by requester instead of appended.
     Column("fair_queue", Boolean, nullable=False, server_default=text("false")),
+    # Autoplay: when the queue runs out, keep playing related tracks.
+    Column("autoplay", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("volume BETWEEN 0 AND 200", name="volume_range"),
     CheckConstraint("idle_timeout_s >= 0", name="idle_timeout_positive"),
     CheckConstraint("vote_skip_ratio > 0 AND vote_skip_ratio <= 1", name="vote_skip_ratio_range"),

@@ -33,6 +33,7 @@ class TrackView:
     thumbnail: str | None = None
     requester_id: int | None = None
     source: str | None = None
+    autoplay: bool = False  # chosen by autoplay, not requested
 
     @classmethod
     def of(cls, track: Track) -> TrackView:
@@ -45,6 +46,7 @@ class TrackView:
             thumbnail=track.thumbnail,
             requester_id=track.requester_id,
             source=track.source,
+            autoplay=track.autoplay,
         )
 
     @classmethod
@@ -60,6 +62,7 @@ class TrackView:
             thumbnail=data.get("thumbnail"),
             requester_id=data.get("requester_id"),
             source=data.get("source"),
+            autoplay=bool(data.get("autoplay")),
         )
 
     def json(self) -> dict[str, Any]:
@@ -72,6 +75,7 @@ class TrackView:
             "thumbnail": self.thumbnail,
             "requester_id": sid(self.requester_id),
             "source": self.source,
+            "autoplay": self.autoplay,
         }
 
 

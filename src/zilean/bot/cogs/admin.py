@@ -48,6 +48,7 @@ class Admin(CogBase):
             + (str(s.max_queue_per_member) if s.max_queue_per_member else "no limit"),
             f"Audit log kept: {s.audit_retention_days} days",
             f"Fair queue: {'on (requesters take turns)' if s.fair_queue else 'off'}",
+            f"Autoplay: {'on (related tracks follow the queue)' if s.autoplay else 'off'}",
             "Equalizer: " + ("flat" if not s.eq else "custom (see `eq`)"),
         ]
         await send(ctx, embeds.info("\n".join(lines), "Settings"))
@@ -153,6 +154,19 @@ class Admin(CogBase):
             else "Fair queue is off: tracks queue in the order they are added."
         )
         await self._update(ctx, text, fair_queue=state == "on")
+
+    @commands.hybrid_command(name="autoplay")
+    @app_commands.describe(state="on: when the queue runs out, keep playing related tracks; off: stop")
+    @in_guild()
+    @requires(Act.SETTINGS)
+    async def autoplay(self, ctx: Ctx, state: Literal["on", "off"]) -> None:
+        """Keep playing related tracks when the queue runs out (autoplay), or not."""
+        text = (
+            "📻 Autoplay is on: when the queue runs out, related tracks keep playing."
+            if state == "on"
+            else "Autoplay is off: the music stops when the queue runs out."
+        )
+        await self._update(ctx, text, autoplay=state == "on")
 
     @commands.hybrid_command(name="247", aliases=["24/7", "alwayson"])
     @app_commands.describe(enabled="on keeps me in voice even when idle")

@@ -172,6 +172,17 @@ class Library:
         )
         return [self.track(entry) for points, entry in ranked[:limit] if points > 0]
 
+    async def entries(self) -> list[Entry]:
+        """Every indexed file (refreshed as a search would)."""
+        await self.refresh()
+        return list(self._entries.values())
+
+    def entry_of(self, track: Track) -> Entry | None:
+        """The index entry of a `local:` track, if it is still indexed."""
+        if track.source != "local":
+            return None
+        return self._entries.get(track.url.removeprefix(LOCAL_PREFIX))
+
     def track(self, entry: Entry) -> Track:
         """The Track for an index entry; its url is `local:` + the path inside the library."""
         return Track(

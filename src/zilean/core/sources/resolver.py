@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Collection
 from typing import Any
 
 from zilean.core.errors import SourceError, ZileanError, cause_of
 from zilean.core.media import MediaInput
+from zilean.core.sources.autoplay import as_autoplay, pick_local, pick_online, related_query
 from zilean.core.sources.direct import DirectFiles, name_from_url, refusal
 from zilean.core.sources.egress import EgressProxy
 from zilean.core.sources.library import Library
@@ -30,6 +32,7 @@ DIRECT_SOURCES = frozenset({"http", "upload"})
 # Sniffed kinds that may be a page yt-dlp understands (rather than a file to refuse at once).
 PAGE_KINDS = frozenset({"html", "xml"})
 MATCH_CACHE_SIZE = 1000
+RELATED_HITS = 10  # search hits autoplay chooses among for an online track
 
 
 # Bidirectional controls reorder how a reply shows the query; control characters do nothing useful.
@@ -213,6 +216,23 @@ class Resolver:
         while len(self._matches) > MATCH_CACHE_SIZE:
             self._matches.popitem(last=False)
         return matched
+
+    async def related(self, track: Track, recent_urls: Collection[str]) -> Track | None:
+        """A track to autoplay after `track`, not among `recent_urls`; None when nothing fits.
+
+        Local tracks: the library by artist, album, then any (core.autoplay.pick_local). Online
+        tracks: yt-dlp has no related-results API for its search providers, so this searches for
+        the artist's name (else the title) and takes the first hit not played recently.
+        """
+        if track.source == "local":
+            if self._library is None:
+                return None
+            entries = await self._library.entries()
+            picked = pick_local(self._library.entry_of(track), entries, recent_urls, artist=track.artist)
+            return as_autoplay(self._library.track(picked)) if picked else None
+        hits = await self.search(related_query(track), RELATED_HITS)
+        found = pick_online(track, hits, recent_urls)
+        return as_autoplay(found) if found else None
 
     async def close(self) -> None:
         """Stop the yt-dlp workers and close connections."""

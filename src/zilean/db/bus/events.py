@@ -114,6 +114,7 @@ def anchor_payload(state: PlayerState) -> dict[str, Any]:
             "thumbnail": track.thumbnail,
             "artist": track.artist,
             "requester_id": track.requester_id,
+            "autoplay": track.autoplay,
         },
         "volume": state.volume,
         "effects": list(state.effects),

@@ -22,6 +22,7 @@ _TRACK_NONE = {
     "track_thumbnail": None,
     "track_artist": None,
     "track_requester_id": None,
+    "track_autoplay": False,
 }
 
 

@@ -45,6 +45,7 @@ class GuildSettingsRepo:
             audit_retention_days=row["audit_retention_days"],
             eq=dict(row["eq"] or {}),
             fair_queue=bool(row["fair_queue"]),
+            autoplay=bool(row["autoplay"]),
         )
 
     async def update(self, guild_id: int, **changes: Any) -> GuildSettings:
@@ -73,7 +74,7 @@ def _checked(name: str, value: Any) -> Any:
         return validate.prefix(value)
     if name == "idle_timeout_s":
         return validate.non_negative("the idle timeout", value)
-    if name in ("always_on", "fair_queue"):
+    if name in ("always_on", "fair_queue", "autoplay"):
         return bool(value)
     if name == "eq":
         return validate.eq_gains(value)
