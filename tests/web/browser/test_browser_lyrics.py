@@ -6,6 +6,7 @@ The showcase plays its track from 83 s on; a local fake of lrclib has synced lyr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -14,6 +15,8 @@ from playwright.async_api import Browser, expect
 from showcase import GUILD, VIEWER, showcase_dashboard
 
 from fakes.lrclib import FakeLrclib, record, running
+from zilean.core.track import Track
+from zilean.db.records import PlayerState
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -21,12 +24,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SYNCED = "\n".join(
     f"[{t // 120:02d}:{t // 2 % 60:02d}.{50 * (t % 2):02d}]Line at {t / 2:.1f}" for t in range(120, 400)
 )
+NEXT = Track("Next Song", "local:next.flac", "local", 60_000, artist="Claude Debussy")
 
 
 @pytest.fixture(scope="module")
 def lrclib() -> Iterator[FakeLrclib]:
     with running(FakeLrclib()) as fake:
         fake.records.append(record(7, "Clair de Lune", "Claude Debussy", duration=301, synced=SYNCED))
+        fake.records.append(
+            record(8, "Next Song", "Claude Debussy", duration=60, plain="Words of the next song")
+        )
         yield fake
 
 
@@ -59,6 +66,13 @@ async def test_the_line_being_sung_is_highlighted_and_moves_on(browser: Browser,
         await expect(current).not_to_have_text(first, timeout=5_000)
         assert float((await current.inner_text()).removeprefix("Line at ")) > sung_at
         assert await page.locator("#lyrics li.current").count() == 1
+        # The next track: the panel follows each now-playing update (here swapped in as SSE does).
+        db = dashboard.app.state.web.db
+        await db.player_state.save(PlayerState(guild_id=GUILD, track=NEXT, anchor_at=datetime.now(UTC)))
+        swap = '() => htmx.swap(document.getElementById("nowplaying"), "<p>x</p>", {swapStyle: "innerHTML"})'
+        await page.evaluate(swap)
+        await expect(page.locator("#lyrics .lyrics-plain")).to_have_text("Words of the next song")
+        assert await page.locator("#lyrics li").count() == 0
         assert problems == []
     finally:
         await context.close()
