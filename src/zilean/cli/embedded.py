@@ -41,8 +41,13 @@ async def with_dashboard(bot: Any, settings: Settings, token: str, plan: Dashboa
     bot_task = asyncio.create_task(
         stay_connected(bot, token, api_base=settings.discord_api_base), name="zilean-bot"
     )
-    plan.on_ready(settings.web_base_url.rstrip("/"))
     try:
+        # The address is printed once uvicorn accepts on it (a bound socket refuses connections until
+        # then, which on a busy machine is long enough for someone, or a test, to be turned away).
+        while not server.started and not web_task.done() and not bot_task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            plan.on_ready(settings.web_base_url.rstrip("/"))
         await asyncio.wait({web_task, bot_task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         server.stop()
