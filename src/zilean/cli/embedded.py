@@ -44,7 +44,8 @@ async def with_dashboard(bot: Any, settings: Settings, token: str, plan: Dashboa
     try:
         # The address is printed once uvicorn accepts on it (a bound socket refuses connections until
         # then, which on a busy machine is long enough for someone, or a test, to be turned away).
-        while not server.started and not web_task.done() and not bot_task.done():
+        # uvicorn exposes only a flag (`Server.started`), no event to wait on
+        while not server.started and not web_task.done() and not bot_task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if server.started:
             plan.on_ready(settings.web_base_url.rstrip("/"))
