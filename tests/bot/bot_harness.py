@@ -27,7 +27,7 @@ STEP_HZ = 50
 CHIME_HZ = (520, 580, 620, 700, 760)
 # Tagged tracks for autoplay: (file, title, artist, album, Hz, seconds); told apart by pitch.
 TAGGED = (
-    ("river1", "River One", "Aurora Quartet", "Rivers", 480, 2),
+    ("river1", "River One", "Aurora Quartet", "Rivers", 480, 1),
     ("river2", "River Two", "Aurora Quartet", "Rivers", 840, 8),
 )
 

@@ -78,3 +78,18 @@ async def test_when_nothing_related_is_left_autoplay_says_so_and_stops(
     assert "stops here" in notice.text
     await driver.bot_message_after(start, containing="queue is finished", within=10)
     assert running_bot.sessions.existing(driver.guild_id).current is None
+
+
+async def test_after_an_online_track_autoplay_plays_a_search_hit_for_it(
+    forgotten_history: Driver, running_bot: Any, media_site: str
+) -> None:
+    driver = forgotten_history  # the bot's search provider here is the library (SEARCH_PROVIDER=local)
+    await driver.say("owner", "=autoplay on")
+    start = await driver.last_message_id()
+    reply = await driver.say("alice", f"=play {media_site}/chime1.flac")
+    assert "Chime 1" in reply.text, reply.text
+    card = await driver.bot_message_after(start, containing="Autoplay: now playing", within=20)
+    assert "Chime 1" in card.text, card.text  # the hit for its title (it has no artist tag)
+    saved = await running_bot.store.player.load(driver.guild_id)
+    assert saved.track.autoplay and saved.track.source == "local"
+    await driver.say("alice", "=stop")

@@ -150,3 +150,16 @@ async def test_fair_queue_from_the_dashboard_reaches_the_bot(driver: Driver, bus
         assert logged[0] == {"before": {"fair_queue": False}, "after": {"fair_queue": True}}
     finally:
         await bus.send(g, "settings", {"changes": {"fair_queue": False}}, user_id=owner)
+
+
+async def test_autoplay_from_the_dashboard_reaches_the_bot(
+    driver: Driver, bus: Bus, running_bot: Any
+) -> None:
+    g, owner = driver.guild_id, driver.users["owner"]
+    try:
+        done = await bus.send(g, "settings", {"changes": {"autoplay": True}}, user_id=owner)
+        assert done.status == "done" and "Autoplay is on" in (done.outcome or ""), done.outcome
+        assert "Autoplay: on" in (await driver.say("owner", "=settings")).text
+        assert (await running_bot.store.settings.get(g)).autoplay is True
+    finally:
+        await bus.send(g, "settings", {"changes": {"autoplay": False}}, user_id=owner)

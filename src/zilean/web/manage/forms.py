@@ -38,6 +38,9 @@ class SettingsBody(BaseModel):
     fair_queue: bool | None = Field(
         default=None, description="fair queue: requesters take turns; null or left out: unchanged"
     )
+    autoplay: bool | None = Field(
+        default=None, description="autoplay: related tracks follow the queue; null or left out: unchanged"
+    )
 
     @field_validator("prefix")
     @classmethod
@@ -108,6 +111,7 @@ def settings_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
         "max_queue_per_member": number("max_queue_per_member"),
         "audit_retention_days": number("audit_retention_days"),
         "fair_queue": form.get("fair_queue") in ("on", "true", "1"),
+        "autoplay": form.get("autoplay") in ("on", "true", "1"),
     }
 
 

@@ -131,6 +131,7 @@ def settings_json(s: GuildSettings) -> dict[str, Any]:
         "max_queue_per_member": s.max_queue_per_member,
         "audit_retention_days": s.audit_retention_days,
         "fair_queue": s.fair_queue,
+        "autoplay": s.autoplay,
     }
 
 
@@ -238,8 +239,9 @@ class ManageService:
         if saved.errors:
             return saved
         current = settings_json(await self.db.guild_settings.get(guild_id))
+        optional = ("fair_queue", "autoplay")  # left out by older clients: unchanged
         wanted = {
-            key: value for key, value in body.model_dump().items() if value is not None or key != "fair_queue"
+            key: value for key, value in body.model_dump().items() if value is not None or key not in optional
         }
         changes = {key: value for key, value in wanted.items() if value != current[key]}
         if "prefix" in changes and changes["prefix"] is None:
