@@ -7,6 +7,7 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from zilean.bot import embeds
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from zilean.bot.session import GuildSession
 
 log = logging.getLogger(__name__)
+OFFLINE = (aiohttp.ClientError, OSError, asyncio.TimeoutError)  # Discord's API could not be reached
 NONE = discord.AllowedMentions.none()
 
 
@@ -113,7 +115,7 @@ class Announcer:
             return None
         try:
             return await channel.send(allowed_mentions=NONE, **kwargs)
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, *OFFLINE) as exc:
             log.warning("could not post in the music channel: %s", exc)
             return None
 
@@ -123,8 +125,16 @@ class Announcer:
             return True
         except discord.HTTPException:
             return False
+        except OFFLINE as exc:  # Discord unreachable: keep the card, the next update edits it again
+            log.warning("could not update the now-playing card: %s", exc)
+            return True
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("now-playing update failed", exc_info=task.exception())
