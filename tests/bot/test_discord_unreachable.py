@@ -158,12 +158,12 @@ async def test_discord_down_at_start_is_one_line_per_retry_and_sigterm_still_sto
     await assert_exits_cleanly_on_sigterm(program)
 
 
-@pytest.mark.parametrize("command", ["bot", "run"])
 async def test_the_bot_connects_when_discord_comes_up_and_reconnects_after_it_vanishes(
-    command: str, launch: object
+    launch: object,
 ) -> None:
+    """(`zilean run` connects through the same code: bot/connection.py; its start-up is tested above.)"""
     port = free_port()
-    program = launch(command, port, token_of_sandboxes())  # type: ignore[operator]
+    program = launch("bot", port, token_of_sandboxes())  # type: ignore[operator]
     await program.wait_for("cannot reach Discord at")
     async with sandbox_on(port) as sandbox:
         await until(lambda: connected(sandbox), within=60, what="the bot connecting once Discord is up")
