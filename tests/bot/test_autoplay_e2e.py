@@ -52,8 +52,12 @@ async def test_with_autoplay_off_the_music_stops_as_before(
     forgotten_history: Driver, running_bot: Any
 ) -> None:
     driver = forgotten_history
-    off = await driver.say("owner", "=autoplay off")
+    assert "Autoplay is on" in (await driver.say("owner", "=autoplay")).text  # no argument: switch
+    off = await driver.say("owner", "=autoplay")
     assert "Autoplay is off" in off.text, off.text
+    refused = await driver.slash("alice", "autoplay", state="on")  # a listener lacks the settings right
+    assert refused.ephemeral and "Autoplay is on" not in refused.text
+    assert not (await running_bot.store.settings.get(driver.guild_id)).autoplay
     start = await driver.last_message_id()
     reply = await driver.say("alice", "=play local:tagged/river1.flac")
     assert "River One" in reply.text, reply.text

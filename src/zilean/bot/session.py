@@ -273,6 +273,7 @@ class GuildSession:
 
     async def close(self) -> None:
         """Stop the player and its ffmpeg processes; wait for pending saves."""
+        self._autoplay_pick = None  # shutting down: no related track, and no "found nothing" notice
         self.player.stop()
         await self.saver.close()
         await asyncio.to_thread(self.player.close)

@@ -156,11 +156,17 @@ class Admin(CogBase):
         await self._update(ctx, text, fair_queue=state == "on")
 
     @commands.hybrid_command(name="autoplay")
-    @app_commands.describe(state="on: when the queue runs out, keep playing related tracks; off: stop")
+    @app_commands.describe(
+        state="on: when the queue runs out, keep playing related tracks; off: stop; empty: switch"
+    )
     @in_guild()
     @requires(Act.SETTINGS)
-    async def autoplay(self, ctx: Ctx, state: Literal["on", "off"]) -> None:
+    async def autoplay(self, ctx: Ctx, state: Literal["on", "off"] | None = None) -> None:
         """Keep playing related tracks when the queue runs out (autoplay), or not."""
+        assert ctx.guild is not None
+        if state is None:  # like `247`: no argument switches it
+            current = (await self.bot.sessions.guild_settings(ctx.guild.id, fresh=True)).autoplay
+            state = "off" if current else "on"
         text = (
             "📻 Autoplay is on: when the queue runs out, related tracks keep playing."
             if state == "on"
