@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from bot_harness import Driver, frequency
 
+from polling import until_value
 from zilean.core.sources.autoplay import RECENT_HISTORY
 from zilean.core.sources.library import LOCAL_PREFIX, walk
 from zilean.core.track import Track
@@ -96,4 +97,23 @@ async def test_after_an_online_track_autoplay_plays_a_search_hit_for_it(
     assert "Chime 1" in card.text, card.text  # the hit for its title (it has no artist tag)
     saved = await running_bot.store.player.load(driver.guild_id)
     assert saved.track.autoplay and saved.track.source == "local"
+    await driver.say("alice", "=stop")
+
+
+async def test_skipping_the_last_track_goes_on_with_autoplay(
+    forgotten_history: Driver, running_bot: Any
+) -> None:
+    driver = forgotten_history
+    await driver.say("owner", "=autoplay on")
+    reply = await driver.say("alice", "=play local:tagged/river2.flac")
+    assert "River Two" in reply.text, reply.text
+    await driver.say("alice", "=skip")
+
+    async def autoplayed() -> list[Track]:
+        played = await running_bot.store.history.recent(driver.guild_id, 5)
+        return [e.track for e in played if e.track.autoplay]
+
+    # River One (1 s) is the other track by the artist; the history keeps it with its mark.
+    tracks = await until_value(autoplayed, bool, what="an autoplayed track in the history")
+    assert tracks[-1].title == "River One" and tracks[-1].requester_id is None
     await driver.say("alice", "=stop")
