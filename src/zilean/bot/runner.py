@@ -118,21 +118,30 @@ def metrics_server(settings: Settings, metrics: BotMetrics, shard_ids: Sequence[
     )
 
 
-async def run_bot(
-    settings: Settings, *, shard_ids: Sequence[int] | None = None, shard_count: int | None = None
-) -> None:
-    """Connect and play until SIGINT/SIGTERM, retrying while Discord cannot be reached."""
+def required_token(settings: Settings) -> str:
+    """The bot's token, or a one-line ConfigError naming DISCORD_TOKEN."""
     if settings.discord_token is None:
         raise ConfigError("DISCORD_TOKEN is not set; put the bot's token in .env (see README)")
-    token = settings.discord_token.get_secret_value()
-    # A signal cancels the whole run, wherever it is (logging in, waiting to retry, connected);
-    # leaving built_bot then closes the bot, its players and the database.
+    return settings.discord_token.get_secret_value()
+
+
+def cancel_on_signals() -> None:
+    """SIGINT/SIGTERM cancel the current task wherever it is (logging in, waiting to retry,
+    connected); leaving `built_bot` then closes the bot, its players and the database."""
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, main.cancel)
+
+
+async def run_bot(
+    settings: Settings, *, shard_ids: Sequence[int] | None = None, shard_count: int | None = None
+) -> None:
+    """Connect and play until SIGINT/SIGTERM, retrying while Discord cannot be reached."""
+    token = required_token(settings)
+    cancel_on_signals()
     with contextlib.suppress(asyncio.CancelledError):
         async with built_bot(
             settings, shard_ids=shard_ids, shard_count=shard_count, warm_sources=True

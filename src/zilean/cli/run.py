@@ -58,20 +58,12 @@ async def run_bot_and_dashboard(settings: Settings) -> None:
     """The bot and the dashboard on one Database and Bus, until SIGINT/SIGTERM."""
     import asyncio
     import contextlib
-    import signal
 
-    from zilean.bot.runner import built_bot
+    from zilean.bot.runner import built_bot, cancel_on_signals, required_token
     from zilean.cli.embedded import DashboardPlan, with_dashboard
 
-    if settings.discord_token is None:
-        raise ConfigError("DISCORD_TOKEN is not set; put the bot's token in .env (see README)")
-    token = settings.discord_token.get_secret_value()
-    main = asyncio.current_task()
-    assert main is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, main.cancel)
+    token = required_token(settings)
+    cancel_on_signals()
 
     def ready(base_url: str) -> None:
         print(f"Dashboard: open {base_url}", flush=True)
