@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers for `unit` and `test-under-load` (0: one process). --dist loadscope keeps each
+# module in one worker, so a module's slow fixtures (sandbox + bot, browser, stack) start once; the
+# longest modules go first (tests/xdist_order.py). Not loadgroup: with pytest 9.2 its xdist_group
+# marks are silently ignored (pytest-xdist#1386). 2 = the CPUs here; BENCHMARKS.md has 4 too.
+PYTEST_WORKERS ?= 2
+XDIST  := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadscope)
 
 .PHONY: run test lint typecheck unit test-under-load system-packages clean
 
@@ -27,11 +33,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 ## test-under-load: pytest with three CPU-burning processes beside it (stopped afterwards); timing must not matter
 test-under-load: $(STAMP)
-	scripts/under_load.sh $(BIN)/pytest $(PYTEST_ARGS)
+	scripts/under_load.sh $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

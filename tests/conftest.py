@@ -209,8 +209,36 @@ def scratch_postgres_url(new_postgres_database: Callable[[], str]) -> str:
     return new_postgres_database()
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """True in the process that hands tests to pytest-xdist's workers under `--dist loadscope`."""
+    dist = config.getvalue("dist") if config.pluginmanager.hasplugin("xdist") else "no"
+    return dist == "loadscope" and not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _xdist_controller(config):
+        from xdist_order import ScopeTimer
+
+        config.pluginmanager.register(ScopeTimer(config), "zilean-scope-timer")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own, which would answer first
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` with the longest module handed out first (see tests/xdist_order.py)."""
+    if not _xdist_controller(config):
+        return None
+    from xdist_order import make_scheduler
+
+    return make_scheduler(config, log)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say loudly when the PostgreSQL half of the database tests did not run."""
+    # Under xdist the skips happen in the workers: the reason comes back in their reports.
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        if reason.startswith("Skipped: PostgreSQL unavailable: ") and not _postgres_notice:
+            _postgres_notice.append(reason.removeprefix("Skipped: PostgreSQL unavailable: "))
     for reason in _postgres_notice:
         terminalreporter.write_sep("!", "PostgreSQL tests were SKIPPED", red=True, bold=True)
         terminalreporter.write_line(f"  {reason}")
