@@ -210,7 +210,8 @@ def _filter_gains(targets: tuple[float, ...]) -> tuple[float, ...]:
             break
         step = _apply(inverse, tuple(errors))
         gains = tuple(g + s for g, s in zip(gains, step, strict=True))
-    # The small corrections far from a changed band cost a filter each and change < 0.05 dB anywhere:
+    # The small corrections far from a changed band cost a filter each and change < 0.05 dB each (two
+    # can add up to just over 0.05 at one centre):
     # dropped (one band at +6: 7 filters instead of 12). Rounded as ffmpeg gets them, so gain_at()
     # is the response of exactly the filters in the chain.
     return tuple(round(g, 3) if abs(g) >= _NEGLIGIBLE_DB else 0.0 for g in gains)
