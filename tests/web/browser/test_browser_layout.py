@@ -6,6 +6,7 @@ without requests, toasts, keyboard and drag reorder, load-on-scroll, and the no-
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -20,7 +21,7 @@ from browser_kit import (
     serious_axe_violations,
     small_targets,
 )
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 from showcase import GUILD, QUEUE_LENGTH, VIEWER, showcase_dashboard
 
 from zilean.web.pages.views import QUEUE_PAGE
@@ -146,14 +147,22 @@ async def test_dragging_a_row_posts_its_new_place(context: BrowserContext) -> No
     target = await rows.nth(2).bounding_box()
     box = await handle.bounding_box()
     assert box and target
-    async with page.expect_request(lambda r: r.method == "POST" and "/do/move" in r.url) as request:
-        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        await page.mouse.down()
-        await page.mouse.move(box["x"] + 10, target["y"] + target["height"] * 0.75, steps=8)
-        await page.mouse.up()
-    body = (await request.value).post_data or ""
-    assert f"entry_id={first_id}" in body and "to=3" in body, body
+    # The move is held in flight while we look: the bot is offline here, so its refusal (which puts
+    # the rows back as the server has them) would otherwise race the check of the moved row.
+    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+    await page.route("**/do/move", lambda route: held.set_result(route))
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + 10, target["y"] + target["height"] * 0.75, steps=8)
+    await page.mouse.up()
+    async with asyncio.timeout(30):
+        route = await held
+    body = route.request.post_data or ""
+    assert route.request.method == "POST" and f"entry_id={first_id}" in body and "to=3" in body, body
     assert await rows.nth(2).get_attribute("data-entry-id") == first_id  # moved on screen at once
+    await route.continue_()
+    await expect(page.locator(".toast.error")).to_contain_text("the bot is offline")
+    await expect(rows.nth(0)).to_have_attribute("data-entry-id", first_id)  # refused: put back
 
 
 async def test_the_queue_loads_more_when_scrolled(context: BrowserContext) -> None:
