@@ -14,8 +14,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from bot_harness import Driver
-from prometheus_client.parser import text_string_to_metric_families
 
+from metrics_text import Samples, parse, value
 from polling import until, until_value
 from zilean.config import Settings
 from zilean.observability import names
@@ -23,8 +23,6 @@ from zilean.sandbox.server import Sandbox
 from zilean.sandbox.testing import discord_pointed_at, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -71,26 +69,11 @@ async def scrape(running_bot: Any) -> AsyncIterator[Any]:
         yield http
 
 
-def parse(text: str) -> tuple[Samples, set[str]]:
-    """Every sample by (name, labels) and every family name, from the text exposition."""
-    samples: Samples = {}
-    families = set()
-    for family in text_string_to_metric_families(text):
-        families.add(family.name)
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples, families
-
-
 async def metrics(http: httpx.AsyncClient) -> Samples:
     response = await http.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return parse(response.text)[0]
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 async def test_a_played_track_shows_in_streams_frames_ffmpeg_resolves_and_commands(

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from web_helpers import client_for, log_in, seat, web_settings
 
+from metrics_text import Samples, parse, value
 from polling import until, until_value
 from zilean.db import Database
 from zilean.db.bus import Bus
@@ -23,8 +23,6 @@ from zilean.web.server import DashboardServer
 
 GUILD, ME = 4_194_304_000, 111
 TOKEN = "s3cret-metrics-token-for-the-test"
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture
@@ -50,24 +48,10 @@ async def http(served: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def parse(text: str) -> tuple[Samples, set[str]]:
-    samples: Samples = {}
-    families = set()
-    for family in text_string_to_metric_families(text):
-        families.add(family.name)
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples, families
-
-
 async def scrape(http: httpx.AsyncClient) -> Samples:
     response = await http.get("/metrics")
     assert response.status_code == 200, response.text
     return parse(response.text)[0]
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 async def test_requests_are_counted_by_route_template_and_status(http: httpx.AsyncClient) -> None:
