@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _signals import write_mp3
+from effects_cpu import _cpu_model, child_cpu
 from zilean.core.equalizer import FLAT, PRESETS, Equalizer, filter_chain
 from zilean.core.media import MediaInput
 from zilean.core.pipeline import PlaybackSpec, ffmpeg_argv
@@ -34,14 +34,6 @@ CASES: dict[str, Equalizer] = {
     "preset bass": PRESETS["bass"],
     "preset rock (all 15 bands)": PRESETS["rock"],
 }
-
-
-def child_cpu(argv: list[str]) -> float:
-    """user + sys CPU seconds that running argv to completion cost."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -113,16 +105,6 @@ def main() -> int:
         count = len(graphs[label].split(","))
         print(f"| {label} | {count} | {added * 100:.3f} % | {(flat + added) / flat:.2f} |")
     return 0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
